@@ -1,0 +1,287 @@
+// apply.cc - ApplyChain and ApplyStream (see apply.h for the protocol).
+#include "backup/apply.h"
+
+#include <memory>
+
+#include "backup/replica_state.h"
+#include "deltafile/image_fingerprint.h"
+#include "deltafile/reader.h"
+
+namespace ddl {
+
+namespace {
+
+std::string Short(const Fingerprint& fp) { return fp.Hex().substr(0, 16); }
+
+Status WrongBase(const std::string& m) { return Status(Code::kWrongBase, m); }
+
+// Where in a chain of headers the image stands.
+struct Position {
+  size_t start = 0;            // first delta to apply
+  uint64_t resume_records = 0;  // records of deltas[start] already durable
+  bool resuming = false;
+  bool from_state = false;     // base established by the recorded state
+};
+
+class Applier {
+ public:
+  Applier(const std::string& image, const ApplyOptions& o, ApplyReport* report)
+      : image_(image), o_(o), env_(o.env ? o.env : Env::Posix()), report_(report) {
+    state_path_ = o.state_path.empty() ? DefaultStatePath(env_, image) : o.state_path;
+  }
+
+  Status OpenImage(const Header& h0) {
+    const bool seed = h0.seed();
+    if (!env_->Exists(image_) && seed) {
+      DDL_ASSIGN_OR_RETURN(img_, env_->Open(image_, OpenMode::kCreate));
+      DDL_RETURN_IF_ERROR(img_->Sync());
+      DDL_RETURN_IF_ERROR(env_->SyncDirOf(image_));
+    } else {
+      DDL_ASSIGN_OR_RETURN(img_, env_->Open(image_, OpenMode::kReadWrite));
+    }
+    DDL_ASSIGN_OR_RETURN(uint64_t size, img_->Size());
+    if (size != h0.volume_size && !(seed && size < h0.volume_size && !env_->IsBlockDevice(image_)))
+      return WrongBase(image_ + ": size " + std::to_string(size) + " bytes, but the delta is for a volume of " +
+                       std::to_string(h0.volume_size) + " bytes");
+    image_size_ = size;
+    return LoadReplicaState(env_, state_path_, &state_, &have_state_);
+  }
+
+  // Finds where the image stands relative to the chain, without writing.
+  Status Locate(const std::vector<Header>& hs, Position* pos) {
+    const Header& h0 = hs[0];
+    if (have_state_ && state_.phase == ReplicaState::Phase::kApplying) {
+      for (size_t k = 0; k < hs.size(); k++) {
+        if (hs[k].header_csum == state_.delta_csum && hs[k].target == state_.target) {
+          pos->start = k;
+          pos->resume_records = state_.done_records;
+          pos->resuming = true;
+          Note("resuming the interrupted apply of delta " + std::to_string(k + 1) + " at record " +
+               std::to_string(state_.done_records));
+          report_->base_check = "resumed (" + state_path_ + ")";
+          return Status::Ok();
+        }
+      }
+      return WrongBase(image_ + ": an interrupted apply to " + state_.target.ToString() +
+                       " is pending (" + state_path_ + "); re-run that apply to finish it");
+    }
+    bool comparable = have_state_ && state_.volume_size == h0.volume_size && state_.chunk_shift == h0.chunk_shift;
+    bool trusted = false;
+    if (comparable && o_.check == BaseCheck::kQuick) trusted = true;
+    if (comparable && o_.check == BaseCheck::kAuto && !state_.stamp.empty() && state_.stamp == env_->Stamp(image_))
+      trusted = true;
+    Fingerprint cur;
+    if (trusted) {
+      cur = state_.current.fingerprint;
+      report_->base_check = "recorded state (" + state_path_ + ") and the changed chunks";
+    } else {
+      ScanOptions so;
+      so.threads = o_.threads;
+      if (o_.progress) so.progress = [&](uint64_t d, uint64_t t) { o_.progress("checking " + image_, d, t); };
+      DDL_ASSIGN_OR_RETURN(cur, ImageFingerprint(img_.get(), h0.chunk_shift, h0.volume_size, so));
+      report_->base_check = "full fingerprint of " + image_;
+    }
+    pos->from_state = trusted;
+    current_ = cur;
+    if (cur == h0.base.fingerprint) {
+      pos->start = 0;
+      return Status::Ok();
+    }
+    for (size_t k = 0; k < hs.size(); k++) {
+      if (cur == hs[k].target.fingerprint) {
+        pos->start = k + 1;
+        Note("the image already holds the target of delta " + std::to_string(k + 1) + "; skipping " +
+             std::to_string(k + 1) + " delta(s)");
+        report_->skipped = static_cast<int>(k + 1);
+        return Status::Ok();
+      }
+    }
+    return WrongBase(image_ + ": is not the base of the delta (image fingerprint " + Short(cur) + ", delta base " +
+                     Short(h0.base.fingerprint) + (trusted ? ", from the recorded state" : "") + ")");
+  }
+
+  // The quick check: the base hashes of every chunk the delta changes.
+  Status CheckChangedChunks(const RandomReader& rr) {
+    const Header& h = rr.header();
+    std::vector<ChunkHash> old;
+    std::vector<uint8_t> chunk;
+    for (size_t i = 0; i < rr.entries().size(); i++) {
+      DDL_RETURN_IF_ERROR(rr.ReadRecordHashes(i, &old));
+      uint64_t first = FirstChunkStarting(rr.entries()[i].offset, h.chunk_shift);
+      for (size_t k = 0; k < old.size(); k++) {
+        uint64_t idx = first + k;
+        chunk.resize(h.chunk_len(idx));
+        size_t got = 0;
+        DDL_RETURN_IF_ERROR(img_->ReadAt(idx << h.chunk_shift, chunk.data(), chunk.size(), &got));
+        std::fill(chunk.begin() + got, chunk.end(), 0);
+        if (HashChunk(chunk.data(), chunk.size()) != old[k])
+          return WrongBase(image_ + ": chunk " + std::to_string(idx) + " is not what " + rr.file()->name() +
+                           " expects in its base; the image changed since its state was recorded (use --check full)");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status ExtendForSeed(const Header& h0) {
+    if (image_size_ < h0.volume_size) {
+      DDL_RETURN_IF_ERROR(img_->Truncate(h0.volume_size));
+      image_size_ = h0.volume_size;
+    }
+    return Status::Ok();
+  }
+
+  // Applies the delta `sr` reads (header already read), skipping the first
+  // `skip` records (durable from an interrupted run).
+  Status ApplyOne(StreamReader* sr, const std::string& name, uint64_t total, uint64_t skip) {
+    const Header& h = sr->header();
+    ReplicaState st;
+    st.phase = ReplicaState::Phase::kApplying;
+    st.volume_uuid = h.volume_uuid;
+    st.volume_size = h.volume_size;
+    st.chunk_shift = h.chunk_shift;
+    st.current = h.base;
+    st.target = h.target;
+    st.delta_csum = h.header_csum;
+    st.done_records = skip;
+    DDL_RETURN_IF_ERROR(SaveReplicaState(env_, state_path_, st));
+
+    Fingerprint fp = h.base.fingerprint;
+    NewHashTracker tracker(h.chunk_shift, h.volume_size);
+    Record rec;
+    uint64_t seq = 0, since_checkpoint = 0;
+    for (;;) {
+      bool more = false;
+      DDL_RETURN_IF_ERROR(sr->Next(&rec, &more));
+      if (!more) break;
+      uint64_t first = FirstChunkStarting(rec.h.offset, h.chunk_shift);
+      for (size_t k = 0; k < rec.old.size(); k++) fp.Sub(first + k, rec.old[k]);
+      tracker.Feed(rec, [&](uint64_t idx, const ChunkHash& nh) { fp.Add(idx, nh); });
+      if (seq >= skip) {
+        if (rec.h.type == DDL_REC_DATA) {
+          DDL_RETURN_IF_ERROR(img_->WriteAt(rec.h.offset, rec.data.data(), rec.data.size()));
+        } else {
+          DDL_RETURN_IF_ERROR(img_->ZeroRange(rec.h.offset, rec.h.length));
+        }
+        report_->bytes_written += rec.h.length;
+        since_checkpoint += rec.h.length;
+      }
+      seq++;
+      if (since_checkpoint >= o_.checkpoint_bytes) {
+        DDL_RETURN_IF_ERROR(img_->Sync());
+        st.done_records = seq;
+        DDL_RETURN_IF_ERROR(SaveReplicaState(env_, state_path_, st));
+        since_checkpoint = 0;
+      }
+      if (o_.progress) o_.progress(name, sr->position(), total);
+    }
+    DDL_RETURN_IF_ERROR(sr->Finish());
+    if (fp != h.target.fingerprint)
+      return Corruption(name + ": the records do not produce the target fingerprint; " + image_ +
+                        " is left marked as mid-apply");
+    DDL_RETURN_IF_ERROR(img_->Sync());
+    ReplicaState at;
+    at.volume_uuid = h.volume_uuid;
+    at.volume_size = h.volume_size;
+    at.chunk_shift = h.chunk_shift;
+    at.current = h.target;
+    at.stamp = env_->Stamp(image_);
+    DDL_RETURN_IF_ERROR(SaveReplicaState(env_, state_path_, at));
+    report_->applied++;
+    report_->result = h.target;
+    if (o_.progress) o_.progress(name, total, total);
+    return Status::Ok();
+  }
+
+  void Note(const std::string& line) {
+    if (o_.note) o_.note(line);
+  }
+
+  const ApplyOptions& options() const { return o_; }
+  Env* env() const { return env_; }
+  const Fingerprint& current() const { return current_; }
+
+ private:
+  std::string image_;
+  ApplyOptions o_;
+  Env* env_;
+  ApplyReport* report_;
+  std::string state_path_;
+  std::unique_ptr<File> img_;
+  uint64_t image_size_ = 0;
+  ReplicaState state_;
+  bool have_state_ = false;
+  Fingerprint current_;
+};
+
+Status CheckChain(const std::vector<Header>& hs, const std::vector<std::string>& names) {
+  for (size_t k = 1; k < hs.size(); k++) {
+    const Header& a = hs[k - 1];
+    const Header& b = hs[k];
+    if (b.volume_uuid != a.volume_uuid || b.volume_size != a.volume_size || b.chunk_shift != a.chunk_shift)
+      return Status(Code::kBrokenChain, names[k] + ": belongs to another volume than " + names[k - 1] +
+                                            " (volume UUID, size or chunk size differ)");
+    if (b.base != a.target)
+      return Status(Code::kBrokenChain, names[k] + ": its base " + b.base.ToString() + " is not the target of " +
+                                            names[k - 1] + " (" + a.target.ToString() + "); give the deltas in chain order");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ApplyChain(const std::vector<std::string>& deltas, const std::string& image, const ApplyOptions& o,
+                  ApplyReport* report) {
+  if (deltas.empty()) return InvalidArgument("no deltafile given");
+  Env* env = o.env ? o.env : Env::Posix();
+  std::vector<std::unique_ptr<File>> files;
+  std::vector<std::unique_ptr<RandomReader>> readers;
+  std::vector<Header> hs;
+  for (const std::string& d : deltas) {
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(d, OpenMode::kRead));
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<RandomReader> rr, RandomReader::Open(f.get()));
+    DDL_RETURN_IF_ERROR(rr->CheckFileChecksum());
+    hs.push_back(rr->header());
+    files.push_back(std::move(f));
+    readers.push_back(std::move(rr));
+  }
+  DDL_RETURN_IF_ERROR(CheckChain(hs, deltas));
+
+  Applier a(image, o, report);
+  DDL_RETURN_IF_ERROR(a.OpenImage(hs[0]));
+  Position pos;
+  DDL_RETURN_IF_ERROR(a.Locate(hs, &pos));
+  report->resumed = pos.resuming;
+  if (pos.start >= hs.size()) {
+    report->result = hs.back().target;
+    return Status::Ok();
+  }
+  if (pos.from_state && !pos.resuming) DDL_RETURN_IF_ERROR(a.CheckChangedChunks(*readers[pos.start]));
+  if (hs[0].seed() && pos.start == 0) DDL_RETURN_IF_ERROR(a.ExtendForSeed(hs[0]));
+  for (size_t k = pos.start; k < hs.size(); k++) {
+    FileStream in(files[k].get());
+    StreamReader sr(&in);
+    DDL_RETURN_IF_ERROR(sr.ReadHeader());
+    DDL_ASSIGN_OR_RETURN(uint64_t total, files[k]->Size());
+    DDL_RETURN_IF_ERROR(a.ApplyOne(&sr, deltas[k], total, k == pos.start ? pos.resume_records : 0));
+  }
+  return Status::Ok();
+}
+
+Status ApplyStream(Stream* in, const std::string& image, const ApplyOptions& o, ApplyReport* report) {
+  StreamReader sr(in);
+  DDL_RETURN_IF_ERROR(sr.ReadHeader());
+  std::vector<Header> hs{sr.header()};
+  Applier a(image, o, report);
+  DDL_RETURN_IF_ERROR(a.OpenImage(hs[0]));
+  Position pos;
+  DDL_RETURN_IF_ERROR(a.Locate(hs, &pos));
+  report->resumed = pos.resuming;
+  if (pos.start >= 1) {
+    report->result = hs[0].target;
+    return Status::Ok();
+  }
+  if (hs[0].seed()) DDL_RETURN_IF_ERROR(a.ExtendForSeed(hs[0]));
+  return a.ApplyOne(&sr, in->name(), 0, pos.resume_records);
+}
+
+}  // namespace ddl

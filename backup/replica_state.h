@@ -1,0 +1,51 @@
+// replica_state.h - what a replica image is known to hold, kept beside it.
+//
+// `ddloop apply` records, in a small text file written atomically (temp
+// file, fsync, rename, fsync directory):
+//   state at        the image holds `current` (an identity); `stamp` is the
+//                   image's Env::Stamp when that was recorded, so a later
+//                   apply can trust the record only while the image is
+//                   untouched.
+//   state applying  the image is between `current` and `target`: records
+//                   [0, done_records) of the delta whose header checksum is
+//                   `delta_csum` are durable in it; the rest may or may not
+//                   be. Replaying from done_records finishes the job
+//                   (records hold absolute contents, so replay is
+//                   idempotent).
+// The file ends with an xxh64 of everything before it; a damaged file is
+// reported, never trusted.
+#pragma once
+
+#include <string>
+
+#include "deltafile/format.h"
+#include "deltafile/io.h"
+
+namespace ddl {
+
+struct ReplicaState {
+  enum class Phase { kAt, kApplying };
+  Phase phase = Phase::kAt;
+  Uuid volume_uuid;
+  uint64_t volume_size = 0;
+  uint32_t chunk_shift = 0;
+  Identity current;   // at: what the image holds; applying: the delta's base
+  std::string stamp;  // at: Env::Stamp of the image
+  // applying only:
+  Identity target;
+  uint64_t delta_csum = 0;
+  uint64_t done_records = 0;
+
+  std::string Encode() const;
+  static Result<ReplicaState> Decode(const std::string& text, const std::string& name);
+};
+
+// The default place of an image's state: IMG.ddloop-state for a file;
+// /var/lib/ddloop/replica/<path with / as _>.state for a block device.
+std::string DefaultStatePath(Env* env, const std::string& image);
+
+// Missing file: *found = false and Ok.
+Status LoadReplicaState(Env* env, const std::string& path, ReplicaState* s, bool* found);
+Status SaveReplicaState(Env* env, const std::string& path, const ReplicaState& s);
+
+}  // namespace ddl

@@ -1,0 +1,129 @@
+// cmd_create.cc - `ddloop create [--base OLD] NEW -o OUT`: diff two images
+// (files or block devices) into a deltafile; without --base, a seed delta.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "ddloop/command.h"
+#include "ddloop/output.h"
+#include "snapcore/image_diff.h"
+
+namespace ddl::cli {
+
+namespace {
+
+struct CreateOptions {
+  std::string base;
+  std::string image;
+  std::string out;
+  std::string chunk_size = "64K";
+  int level = 3;
+  int threads = DefaultThreads();
+  std::string volume_uuid;
+  std::string base_snapshot;
+  std::string target_snapshot;
+  bool json = false;
+  bool quiet = false;
+};
+
+// The temp file to remove if we are interrupted (async-signal-safe unlink).
+char g_tmp_path[4096];
+
+void OnSignal(int sig) {
+  if (g_tmp_path[0]) unlink(g_tmp_path);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+Status ParseUuidOpt(const std::string& s, const char* what, Uuid* u) {
+  if (s.empty()) return Status::Ok();
+  if (!Uuid::Parse(s, u)) return InvalidArgument(std::string(what) + ": '" + s + "' is not a UUID");
+  return Status::Ok();
+}
+
+Status Run(const CreateOptions& o) {
+  uint64_t chunk = 0;
+  if (!ParseSize(o.chunk_size, &chunk) || chunk < 4096 || chunk > (1u << 20) || (chunk & (chunk - 1)))
+    return InvalidArgument("--chunk-size " + o.chunk_size + ": must be a power of two from 4K to 1M");
+  if (o.level < 0 || o.level > 19) return InvalidArgument("--level must be 0 (no compression) to 19");
+  if (o.threads < 1 || o.threads > 256) return InvalidArgument("--threads must be 1 to 256");
+  ImageDiffOptions d;
+  d.writer.chunk_shift = static_cast<uint32_t>(__builtin_ctzll(chunk));
+  d.writer.level = o.level;
+  d.writer.threads = o.threads;
+  DDL_RETURN_IF_ERROR(ParseUuidOpt(o.volume_uuid, "--volume-uuid", &d.writer.volume_uuid));
+  DDL_RETURN_IF_ERROR(ParseUuidOpt(o.base_snapshot, "--base-snapshot", &d.base_snapshot));
+  DDL_RETURN_IF_ERROR(ParseUuidOpt(o.target_snapshot, "--target-snapshot", &d.target_snapshot));
+
+  Env* env = Env::Posix();
+  std::unique_ptr<File> old_img;
+  if (!o.base.empty()) {
+    DDL_ASSIGN_OR_RETURN(old_img, env->Open(o.base, OpenMode::kRead));
+  }
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> new_img, env->Open(o.image, OpenMode::kRead));
+
+  // Written beside OUT and renamed into place: OUT is never half-written.
+  const std::string tmp = o.out + ".tmp." + std::to_string(getpid());
+  std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+  signal(SIGHUP, OnSignal);
+  Progress progress(!o.quiet && !o.json);
+  d.progress = [&](uint64_t done, uint64_t total) { progress.Update("create " + o.out, done, total); };
+  ImageDiffResult r;
+  Status s;
+  {
+    auto out = env->Open(tmp, OpenMode::kCreate);
+    if (!out.ok()) return out.status();
+    s = CreateDeltaFromImages(old_img.get(), new_img.get(), out->get(), d, &r);
+    if (s.ok()) s = (*out)->Sync();
+  }
+  if (s.ok()) s = env->Rename(tmp, o.out);
+  if (s.ok()) s = env->SyncDirOf(o.out);
+  progress.Finish();
+  if (!s.ok()) {
+    env->Remove(tmp);
+    return s;
+  }
+  g_tmp_path[0] = 0;
+
+  const double ratio = r.stats.payload_bytes ? double(r.stats.data_bytes) / double(r.stats.payload_bytes) : 0;
+  if (o.json) {
+    Json j;
+    j.Str("file", o.out).Bool("seed", old_img == nullptr).Num("volume_size", r.volume_size)
+        .Num("chunk_size", chunk).Num("changed_chunks", r.stats.changed_chunks).Num("records", r.stats.records)
+        .Num("data_bytes", r.stats.data_bytes).Num("zero_bytes", r.stats.zero_bytes)
+        .Num("payload_bytes", r.stats.payload_bytes).Num("file_size", r.stats.file_size).Real("compression_ratio", ratio)
+        .Obj("base", IdentityJson(r.base)).Obj("target", IdentityJson(r.target));
+    std::printf("%s\n", j.Dump().c_str());
+  } else if (!o.quiet) {
+    std::printf("%s: %s delta, %llu of %llu chunks changed (%s data, %s zeroed), %s on disk\n", o.out.c_str(),
+                old_img ? "incremental" : "seed", (unsigned long long)r.stats.changed_chunks,
+                (unsigned long long)((r.volume_size + chunk - 1) / chunk), HumanBytes(r.stats.data_bytes).c_str(),
+                HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Command SetupCreate(CLI::App& root) {
+  auto o = std::make_shared<CreateOptions>();
+  CLI::App* app = root.add_subcommand("create", "Make a deltafile from two images, or a seed from one");
+  app->add_option("--base", o->base, "Old image or block device (omit for a seed delta)");
+  app->add_option("image", o->image, "New image or block device")->required();
+  app->add_option("-o,--output", o->out, "Deltafile to write (replaced atomically)")->required();
+  app->add_option("--chunk-size", o->chunk_size, "Change-tracking unit, power of two 4K..1M (default 64K)");
+  app->add_option("--level", o->level, "zstd level 1..19, 0 stores records uncompressed (default 3)");
+  app->add_option("--threads", o->threads, "Worker threads (default: all cores)");
+  app->add_option("--volume-uuid", o->volume_uuid, "Volume lineage UUID (default: unbound, all zero)");
+  app->add_option("--base-snapshot", o->base_snapshot, "Snapshot UUID of the base (default: from content)");
+  app->add_option("--target-snapshot", o->target_snapshot, "Snapshot UUID of the target (default: from content)");
+  app->add_flag("--json", o->json, "Print a JSON summary");
+  app->add_flag("-q,--quiet", o->quiet, "Print nothing on success");
+  return {app, [o] { return Run(*o); }};
+}
+
+}  // namespace ddl::cli

@@ -1,0 +1,29 @@
+// command.h - how subcommands plug into the ddloop binary.
+//
+// Each subcommand lives in cmd_<name>.cc with an options struct, a Setup
+// function that declares its options on a CLI11 subcommand, and a Run
+// function that returns a Status. main.cc turns that Status into one line
+// on stderr and an exit code (exit_codes.h); subcommands never exit.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "deltafile/status.h"
+
+namespace ddl::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<Status()> run;
+};
+
+Command SetupCreate(CLI::App& root);
+Command SetupInfo(CLI::App& root);
+Command SetupVerify(CLI::App& root);
+Command SetupApply(CLI::App& root);
+
+// Default worker threads: the machine's cores.
+int DefaultThreads();
+
+}  // namespace ddl::cli

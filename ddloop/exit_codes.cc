@@ -1,0 +1,22 @@
+#include "ddloop/exit_codes.h"
+
+namespace ddl::cli {
+
+int ExitCodeFor(Code c) {
+  switch (c) {
+    case Code::kOk: return kExitOk;
+    case Code::kInvalidArgument: return kExitUsage;
+    case Code::kIOError:
+    case Code::kNotFound: return kExitIO;
+    case Code::kCorruption:
+    case Code::kTruncated: return kExitCorrupt;
+    case Code::kUnsupported: return kExitUnsupported;
+    case Code::kWrongBase:
+    case Code::kMismatch: return kExitWrongBase;
+    case Code::kBrokenChain: return kExitBrokenChain;
+    case Code::kInterrupted: return kExitInterrupted;
+  }
+  return kExitFailure;
+}
+
+}  // namespace ddl::cli

@@ -1,0 +1,23 @@
+// exit_codes.h - the one mapping from errors to exit codes (documented in
+// ddloop(8), EXIT STATUS).
+#pragma once
+
+#include "deltafile/status.h"
+
+namespace ddl::cli {
+
+enum ExitCode {
+  kExitOk = 0,
+  kExitFailure = 1,      // anything not listed below
+  kExitUsage = 2,        // bad command line or impossible request
+  kExitIO = 3,           // a file could not be opened, read or written
+  kExitCorrupt = 4,      // a deltafile (or state file) is damaged or truncated
+  kExitUnsupported = 5,  // a newer format version or unknown feature
+  kExitWrongBase = 6,    // the image is not the delta's base
+  kExitBrokenChain = 7,  // the deltas do not form a chain
+  kExitInterrupted = 130,
+};
+
+int ExitCodeFor(Code c);
+
+}  // namespace ddl::cli

@@ -1,0 +1,43 @@
+// main.cc - the ddloop command: parse, run one subcommand, turn its Status
+// into one line on stderr and an exit code.
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "ddloop/command.h"
+#include "ddloop/exit_codes.h"
+
+#ifndef DDLOOP_VERSION
+#define DDLOOP_VERSION "unknown"
+#endif
+
+namespace ddl::cli {
+
+int DefaultThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+}  // namespace ddl::cli
+
+int main(int argc, char** argv) {
+  using namespace ddl::cli;
+  CLI::App app("ddloop: block-level snapshot deltas (see ddloop(8))", "ddloop");
+  app.set_version_flag("--version", "ddloop " DDLOOP_VERSION ", deltafile format 1");
+  app.require_subcommand(1);
+  std::vector<Command> commands = {SetupCreate(app), SetupInfo(app), SetupVerify(app), SetupApply(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  for (const Command& c : commands) {
+    if (!c.app->parsed()) continue;
+    ddl::Status s = c.run();
+    if (s.ok()) return kExitOk;
+    std::fprintf(stderr, "ddloop %s: %s\n", c.app->get_name().c_str(), s.message().c_str());
+    return ExitCodeFor(s.code());
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,113 @@
+// io.h - all file access of the library goes through these interfaces.
+//
+// File is random-access (images, deltafiles being written or read at random),
+// Stream is sequential input (a pipe, a tape, stdin, or a File read front to
+// back), Env creates files and does the metadata operations that crash safety
+// depends on (rename, directory sync). Implementations: Env::Posix() (this
+// file's .cc), MemEnv and FaultInjectionEnv (io_memory.h) for tests.
+//
+// A File or Stream is used by one thread at a time unless its class says
+// otherwise; PosixFile's ReadAt/WriteAt are safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "deltafile/status.h"
+
+namespace ddl {
+
+class File {
+ public:
+  explicit File(std::string name) : name_(std::move(name)) {}
+  virtual ~File() = default;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // Reads up to n bytes at off. *got < n only at end of file.
+  virtual Status ReadAt(uint64_t off, void* buf, size_t n, size_t* got) = 0;
+  virtual Status WriteAt(uint64_t off, const void* buf, size_t n) = 0;
+  // Makes every completed write durable (fdatasync).
+  virtual Status Sync() = 0;
+  virtual Result<uint64_t> Size() = 0;
+  // Sets the size of a regular file; block devices refuse.
+  virtual Status Truncate(uint64_t size) = 0;
+  // Makes [off, off+len) read as zeros. Default: writes zeros.
+  virtual Status ZeroRange(uint64_t off, uint64_t len);
+
+  // Reads exactly n bytes or fails with kTruncated naming the file.
+  Status ReadExact(uint64_t off, void* buf, size_t n);
+
+ private:
+  std::string name_;
+};
+
+class Stream {
+ public:
+  explicit Stream(std::string name) : name_(std::move(name)) {}
+  virtual ~Stream() = default;
+  const std::string& name() const { return name_; }
+  // Reads up to n bytes; *got < n only at end of input.
+  virtual Status Read(void* buf, size_t n, size_t* got) = 0;
+
+ private:
+  std::string name_;
+};
+
+// Reads a File front to back from `start`.
+class FileStream : public Stream {
+ public:
+  FileStream(File* f, uint64_t start = 0) : Stream(f->name()), f_(f), pos_(start) {}
+  Status Read(void* buf, size_t n, size_t* got) override;
+
+ private:
+  File* f_;
+  uint64_t pos_;
+};
+
+// Reads a file descriptor (a pipe, a FIFO, a tape, stdin). Does not own fd.
+class FdStream : public Stream {
+ public:
+  FdStream(int fd, std::string name) : Stream(std::move(name)), fd_(fd) {}
+  Status Read(void* buf, size_t n, size_t* got) override;
+
+ private:
+  int fd_;
+};
+
+enum class OpenMode {
+  kRead,       // must exist
+  kReadWrite,  // must exist
+  kCreate,     // read-write, created or truncated
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  virtual Result<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) = 0;
+  // Atomically replaces `to` with `from`.
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual Status Remove(const std::string& path) = 0;
+  // Makes renames and creations in the directory holding `path` durable.
+  virtual Status SyncDirOf(const std::string& path) = 0;
+  virtual bool Exists(const std::string& path) = 0;
+  // A value that changes whenever the file's contents may have changed
+  // (regular files: device, inode, size, mtime). Empty when the kind of file
+  // gives no such guarantee (block devices): then nothing may be trusted.
+  virtual std::string Stamp(const std::string& path) = 0;
+  // True for a block device.
+  virtual bool IsBlockDevice(const std::string& path) = 0;
+
+  // The process-wide POSIX environment. Never deleted.
+  static Env* Posix();
+};
+
+// Writes `data` to `path` atomically: temp file, fsync, rename, fsync dir.
+Status WriteFileAtomic(Env* env, const std::string& path, const std::string& data);
+// Reads a whole small file.
+Result<std::string> ReadSmallFile(Env* env, const std::string& path, size_t max = 1 << 20);
+
+}  // namespace ddl

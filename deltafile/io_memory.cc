@@ -1,0 +1,140 @@
+// io_memory.cc - MemEnv and FaultInjectionEnv.
+#include "deltafile/io_memory.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ddl {
+
+namespace {
+
+class MemFile : public File {
+ public:
+  MemFile(std::string name, std::shared_ptr<MemFileData> d, MemEnv* env, std::mutex* mu)
+      : File(std::move(name)), d_(std::move(d)), env_(env), mu_(mu) {}
+
+  Status ReadAt(uint64_t off, void* buf, size_t n, size_t* got) override {
+    std::lock_guard<std::mutex> l(*mu_);
+    *got = 0;
+    if (off >= d_->data.size()) return Status::Ok();
+    size_t k = std::min<uint64_t>(n, d_->data.size() - off);
+    std::memcpy(buf, d_->data.data() + off, k);
+    *got = k;
+    return Status::Ok();
+  }
+  Status WriteAt(uint64_t off, const void* buf, size_t n) override {
+    DDL_RETURN_IF_ERROR(env_->Tick().Prefix(name()));
+    std::lock_guard<std::mutex> l(*mu_);
+    if (d_->data.size() < off + n) d_->data.resize(off + n);
+    std::memcpy(d_->data.data() + off, buf, n);
+    d_->version++;
+    return Status::Ok();
+  }
+  Status Sync() override {
+    DDL_RETURN_IF_ERROR(env_->Tick().Prefix(name()));
+    std::lock_guard<std::mutex> l(*mu_);
+    d_->synced = d_->data;
+    return Status::Ok();
+  }
+  Result<uint64_t> Size() override {
+    std::lock_guard<std::mutex> l(*mu_);
+    return static_cast<uint64_t>(d_->data.size());
+  }
+  Status Truncate(uint64_t size) override {
+    DDL_RETURN_IF_ERROR(env_->Tick().Prefix(name()));
+    std::lock_guard<std::mutex> l(*mu_);
+    d_->data.resize(size);
+    d_->version++;
+    return Status::Ok();
+  }
+
+ private:
+  std::shared_ptr<MemFileData> d_;
+  MemEnv* env_;
+  std::mutex* mu_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<File>> MemEnv::Open(const std::string& path, OpenMode mode) {
+  if (mode == OpenMode::kCreate) DDL_RETURN_IF_ERROR(Tick().Prefix(path));
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) {
+    if (mode != OpenMode::kCreate) return Status(Code::kNotFound, path + ": cannot open: No such file");
+    it = files_.emplace(path, std::make_shared<MemFileData>()).first;
+  } else if (mode == OpenMode::kCreate) {
+    it->second->data.clear();
+  }
+  return std::unique_ptr<File>(new MemFile(path, it->second, this, &mu_));
+}
+
+Status MemEnv::Rename(const std::string& from, const std::string& to) {
+  DDL_RETURN_IF_ERROR(Tick().Prefix(to));
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(from);
+  if (it == files_.end()) return Status(Code::kNotFound, from + ": rename: no such file");
+  files_[to] = it->second;
+  files_.erase(from);
+  return Status::Ok();
+}
+
+Status MemEnv::Remove(const std::string& path) {
+  DDL_RETURN_IF_ERROR(Tick().Prefix(path));
+  std::lock_guard<std::mutex> l(mu_);
+  files_.erase(path);
+  return Status::Ok();
+}
+
+std::string MemEnv::Stamp(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return "";
+  return std::to_string(reinterpret_cast<uintptr_t>(it->second.get())) + ":" + std::to_string(it->second->data.size()) +
+         ":" + std::to_string(it->second->version);
+}
+
+bool MemEnv::Exists(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  return files_.count(path) != 0;
+}
+
+void MemEnv::Put(const std::string& path, std::vector<uint8_t> bytes) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto d = std::make_shared<MemFileData>();
+  d->data = std::move(bytes);
+  d->synced = d->data;
+  files_[path] = d;
+}
+
+std::vector<uint8_t> MemEnv::Get(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(path);
+  return it == files_.end() ? std::vector<uint8_t>() : it->second->data;
+}
+
+void FaultInjectionEnv::CrashAfter(uint64_t n) {
+  std::lock_guard<std::mutex> l(mu_);
+  crash_at_ = ticks_ + n;
+}
+
+Status FaultInjectionEnv::Tick() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (crashed_ || ++ticks_ >= crash_at_) {
+    crashed_ = true;
+    return IOError("injected crash");
+  }
+  return Status::Ok();
+}
+
+void FaultInjectionEnv::DropUnsyncedData() {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& kv : files_) {
+    kv.second->data = kv.second->synced;
+    kv.second->version++;
+  }
+  crashed_ = false;
+  crash_at_ = UINT64_MAX;
+}
+
+}  // namespace ddl

@@ -1,0 +1,185 @@
+// io_posix.cc - the POSIX Env: pread/pwrite, fdatasync, rename, and the
+// block-device cases (BLKGETSIZE64, BLKZEROOUT).
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "deltafile/io.h"
+
+namespace ddl {
+
+namespace {
+
+Status Errno(const std::string& name, const char* what, int err) {
+  Code c = (err == ENOENT) ? Code::kNotFound : Code::kIOError;
+  return Status(c, name + ": " + what + ": " + std::strerror(err));
+}
+
+class PosixFile : public File {
+ public:
+  PosixFile(std::string name, int fd, bool blockdev)
+      : File(std::move(name)), fd_(fd), blockdev_(blockdev) {}
+  ~PosixFile() override { ::close(fd_); }
+
+  Status ReadAt(uint64_t off, void* buf, size_t n, size_t* got) override {
+    size_t done = 0;
+    char* p = static_cast<char*>(buf);
+    while (done < n) {
+      ssize_t r = ::pread(fd_, p + done, n - done, static_cast<off_t>(off + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Errno(name(), "read failed", errno);
+      }
+      if (r == 0) break;
+      done += static_cast<size_t>(r);
+    }
+    *got = done;
+    return Status::Ok();
+  }
+
+  Status WriteAt(uint64_t off, const void* buf, size_t n) override {
+    size_t done = 0;
+    const char* p = static_cast<const char*>(buf);
+    while (done < n) {
+      ssize_t r = ::pwrite(fd_, p + done, n - done, static_cast<off_t>(off + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Errno(name(), "write failed", errno);
+      }
+      done += static_cast<size_t>(r);
+    }
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (::fdatasync(fd_) != 0) return Errno(name(), "fdatasync failed", errno);
+    return Status::Ok();
+  }
+
+  Result<uint64_t> Size() override {
+    if (blockdev_) {
+      uint64_t size = 0;
+      if (::ioctl(fd_, BLKGETSIZE64, &size) != 0) return Errno(name(), "BLKGETSIZE64", errno);
+      return size;
+    }
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return Errno(name(), "stat failed", errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Status Truncate(uint64_t size) override {
+    if (blockdev_) return InvalidArgument(name() + ": cannot resize a block device");
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return Errno(name(), "truncate failed", errno);
+    return Status::Ok();
+  }
+
+  Status ZeroRange(uint64_t off, uint64_t len) override {
+    if (blockdev_) {
+      uint64_t range[2] = {off, len};
+      if (::ioctl(fd_, BLKZEROOUT, range) == 0) return Status::Ok();
+    } else if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(off),
+                           static_cast<off_t>(len)) == 0) {
+      return Status::Ok();
+    }
+    return File::ZeroRange(off, len);  // filesystem or device without support
+  }
+
+ private:
+  int fd_;
+  bool blockdev_;
+};
+
+class PosixEnv : public Env {
+ public:
+  Result<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override {
+    int flags = O_CLOEXEC;
+    switch (mode) {
+      case OpenMode::kRead: flags |= O_RDONLY; break;
+      case OpenMode::kReadWrite: flags |= O_RDWR; break;
+      case OpenMode::kCreate: flags |= O_RDWR | O_CREAT | O_TRUNC; break;
+    }
+    int fd = ::open(path.c_str(), flags, 0644);
+    if (fd < 0) return Errno(path, "cannot open", errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int e = errno;
+      ::close(fd);
+      return Errno(path, "stat failed", e);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      return Status(Code::kInvalidArgument, path + ": is a directory");
+    }
+    return std::unique_ptr<File>(new PosixFile(path, fd, S_ISBLK(st.st_mode)));
+  }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return Errno(to, "rename failed", errno);
+    return Status::Ok();
+  }
+
+  Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno(path, "remove failed", errno);
+    return Status::Ok();
+  }
+
+  Status SyncDirOf(const std::string& path) override {
+    std::string dir = ".";
+    size_t slash = path.rfind('/');
+    if (slash == 0) dir = "/";
+    else if (slash != std::string::npos) dir = path.substr(0, slash);
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Errno(dir, "cannot open directory", errno);
+    int r = ::fsync(fd);
+    int e = errno;
+    ::close(fd);
+    if (r != 0) return Errno(dir, "fsync failed", e);
+    return Status::Ok();
+  }
+
+  bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+
+  std::string Stamp(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  }
+
+  bool IsBlockDevice(const std::string& path) override {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
+  }
+};
+
+}  // namespace
+
+Env* Env::Posix() {
+  static PosixEnv* env = new PosixEnv;
+  return env;
+}
+
+Status FdStream::Read(void* buf, size_t n, size_t* got) {
+  size_t done = 0;
+  char* p = static_cast<char*>(buf);
+  while (done < n) {
+    ssize_t r = ::read(fd_, p + done, n - done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Errno(name(), "read failed", errno);
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  *got = done;
+  return Status::Ok();
+}
+
+}  // namespace ddl

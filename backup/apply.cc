@@ -6,6 +6,7 @@
 #include "backup/replica_state.h"
 #include "deltafile/image_fingerprint.h"
 #include "deltafile/reader.h"
+#include "deltafile/verify.h"
 
 namespace ddl {
 
@@ -145,17 +146,12 @@ class Applier {
     st.done_records = skip;
     DDL_RETURN_IF_ERROR(SaveReplicaState(env_, state_path_, st));
 
-    Fingerprint fp = h.base.fingerprint;
-    NewHashTracker tracker(h.chunk_shift, h.volume_size);
     Record rec;
     uint64_t seq = 0, since_checkpoint = 0;
     for (;;) {
       bool more = false;
       DDL_RETURN_IF_ERROR(sr->Next(&rec, &more));
       if (!more) break;
-      uint64_t first = FirstChunkStarting(rec.h.offset, h.chunk_shift);
-      for (size_t k = 0; k < rec.old.size(); k++) fp.Sub(first + k, rec.old[k]);
-      tracker.Feed(rec, [&](uint64_t idx, const ChunkHash& nh) { fp.Add(idx, nh); });
       if (seq >= skip) {
         if (rec.h.type == DDL_REC_DATA) {
           DDL_RETURN_IF_ERROR(img_->WriteAt(rec.h.offset, rec.data.data(), rec.data.size()));
@@ -174,10 +170,9 @@ class Applier {
       }
       if (o_.progress) o_.progress(name, sr->position(), total);
     }
+    // Everything verified, including that the records produce the target
+    // fingerprint; until then the state keeps saying "applying".
     DDL_RETURN_IF_ERROR(sr->Finish());
-    if (fp != h.target.fingerprint)
-      return Corruption(name + ": the records do not produce the target fingerprint; " + image_ +
-                        " is left marked as mid-apply");
     DDL_RETURN_IF_ERROR(img_->Sync());
     ReplicaState at;
     at.volume_uuid = h.volume_uuid;
@@ -238,8 +233,13 @@ Status ApplyChain(const std::vector<std::string>& deltas, const std::string& ima
   std::vector<Header> hs;
   for (const std::string& d : deltas) {
     DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(d, OpenMode::kRead));
+    // Verified in full (every record, the file checksum, the fingerprint
+    // arithmetic) before a byte of the image is touched.
+    VerifyOptions vo;
+    if (o.progress) vo.progress = [&](uint64_t dn, uint64_t t) { o.progress("verifying " + d, dn, t); };
+    VerifyReport vr;
+    DDL_RETURN_IF_ERROR(VerifyDelta(f.get(), vo, &vr));
     DDL_ASSIGN_OR_RETURN(std::unique_ptr<RandomReader> rr, RandomReader::Open(f.get()));
-    DDL_RETURN_IF_ERROR(rr->CheckFileChecksum());
     hs.push_back(rr->header());
     files.push_back(std::move(f));
     readers.push_back(std::move(rr));

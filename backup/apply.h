@@ -1,9 +1,12 @@
 // apply.h - replay deltafiles onto an image (a file or a block device).
 //
 // Safety, in order:
-//  1. Every delta is checked before anything is written: structure, index,
-//     whole-file checksum (chain mode), and that the deltas chain (delta N's
-//     base is delta N-1's target; one volume, size and chunk size).
+//  1. Every delta is checked before anything is written. Chain mode (files):
+//     fully verified (deltafile/verify.h: every record, the index, the file
+//     checksum, the fingerprint arithmetic), and the deltas must chain
+//     (delta N's base is delta N-1's target; one volume, size, chunk size).
+//     Stream mode (a pipe): the header; each record is verified before it is
+//     written, and the rest before the target is recorded.
 //  2. The image must be the first delta's base: by its full fingerprint, or
 //     by its recorded replica state (replica_state.h) while the image is
 //     untouched since, plus the base hashes of every chunk the first delta

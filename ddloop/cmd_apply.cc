@@ -17,6 +17,7 @@ struct ApplyCmdOptions {
   std::string from;               // "-": one delta from stdin
   std::string check = "auto";
   std::string state;
+  std::string checkpoint = "64M";
   int threads = DefaultThreads();
   bool json = false;
   bool quiet = false;
@@ -32,6 +33,8 @@ Status Run(const ApplyCmdOptions& o) {
   if (!o.from.empty() && o.args.size() != 1)
     return InvalidArgument("with --from -, give only the image");
   if (o.from.empty() && o.args.size() < 2) return InvalidArgument("give one or more deltafiles and then the image");
+  if (!ParseSize(o.checkpoint, &ao.checkpoint_bytes) || ao.checkpoint_bytes == 0)
+    return InvalidArgument("--checkpoint " + o.checkpoint + ": not a size");
   ao.state_path = o.state;
   ao.threads = o.threads;
   Progress progress(!o.quiet && !o.json);
@@ -76,6 +79,8 @@ Command SetupApply(CLI::App& root) {
   app->add_option("--from", o->from, "'-': read one deltafile from standard input");
   app->add_option("--check", o->check, "How the base is established: auto, full or quick (default auto)");
   app->add_option("--state", o->state, "Replica state file (default IMG.ddloop-state)");
+  app->add_option("--checkpoint", o->checkpoint,
+                  "Make progress durable after this much data (default 64M); a resumed apply redoes at most this");
   app->add_option("--threads", o->threads, "Threads for the base check (default: all cores)");
   app->add_flag("--json", o->json, "Print a JSON result");
   app->add_flag("-q,--quiet", o->quiet, "Print nothing on success");

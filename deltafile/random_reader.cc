@@ -85,6 +85,9 @@ Status RandomReader::ReadRecord(size_t i, Record* r, Decompressor* dz) const {
   DDL_RETURN_IF_ERROR(file_->ReadExact(e.file_offset, buf.data(), buf.size()));
   RecordHeader rh;
   DDL_RETURN_IF_ERROR(DecodeRecordHeader(buf.data(), &rh).Prefix(where));
+  if (DDL_RECORD_SIZE + uint64_t(rh.nhash) * DDL_HASH_SIZE > buf.size() ||
+      !RecordChecksumOk(buf.data(), buf.data() + DDL_RECORD_SIZE, rh.nhash))
+    return Corruption(where + ": header checksum mismatch");
   if (rh.type != e.type || rh.codec != e.codec || rh.offset != e.offset || rh.length != e.length ||
       rh.record_size() != e.record_size || rh.seq != i)
     return Corruption(where + ": record does not match its index entry");
@@ -102,13 +105,15 @@ Status RandomReader::ReadRecordHashes(size_t i, std::vector<ChunkHash>* old) con
   DDL_RETURN_IF_ERROR(file_->ReadExact(e.file_offset, hdr, sizeof hdr));
   RecordHeader rh;
   DDL_RETURN_IF_ERROR(DecodeRecordHeader(hdr, &rh).Prefix(where));
-  if (rh.record_size() != e.record_size || rh.offset != e.offset || rh.seq != i)
-    return Corruption(where + ": record does not match its index entry");
+  if (DDL_RECORD_SIZE + uint64_t(rh.nhash) * DDL_HASH_SIZE > e.record_size)
+    return Corruption(where + ": header checksum mismatch");
   old->resize(rh.nhash);
   static_assert(sizeof(ChunkHash) == DDL_HASH_SIZE, "ChunkHash is packed");
   DDL_RETURN_IF_ERROR(file_->ReadExact(e.file_offset + DDL_RECORD_SIZE, old->data(), size_t(rh.nhash) * DDL_HASH_SIZE));
   if (!RecordChecksumOk(hdr, reinterpret_cast<const uint8_t*>(old->data()), rh.nhash))
     return Corruption(where + ": header checksum mismatch");
+  if (rh.record_size() != e.record_size || rh.offset != e.offset || rh.seq != i)
+    return Corruption(where + ": record does not match its index entry");
   return Status::Ok();
 }
 

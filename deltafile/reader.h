@@ -15,6 +15,8 @@
 
 namespace ddl {
 
+class NewHashTracker;
+
 // One record as read: its header, the base hashes of the chunks starting in
 // it, and (DATA) its raw bytes.
 struct Record {
@@ -35,8 +37,9 @@ class StreamReader {
   // Reads the next record into *r. At the END record sets *more = false;
   // then call Finish().
   Status Next(Record* r, bool* more);
-  // Reads and checks the index and footer, the file checksum and that
-  // nothing follows.
+  // Reads and checks the index and footer, the file checksum, that nothing
+  // follows, and that the records turn the base fingerprint into the
+  // target's (deltafile(5), STREAMING step 6).
   Status Finish();
   const Footer& footer() const { return f_; }
   uint64_t position() const { return pos_; }
@@ -44,6 +47,7 @@ class StreamReader {
  private:
   Status ReadFull(void* p, size_t n, bool hash);
   Status Fail(const Status& s);
+  void Account(const Record& r);
 
   Stream* in_;
   Header h_;
@@ -53,6 +57,8 @@ class StreamReader {
   std::vector<uint8_t> payload_;
   Xxh64Stream file_hash_;
   Xxh64Stream index_expected_;
+  Fingerprint fp_;  // base, minus the old chunks, plus the new ones
+  std::unique_ptr<NewHashTracker> tracker_;
   uint64_t pos_ = 0;
   uint64_t end_offset_ = 0;
   Status status_;

@@ -30,6 +30,8 @@ Status StreamReader::ReadHeader() {
   Status s = DecodeHeader(b, &h_);
   if (!s.ok()) return Fail(s);
   order_ = std::make_unique<RecordOrderChecker>(h_);
+  tracker_ = std::make_unique<NewHashTracker>(h_.chunk_shift, h_.volume_size);
+  fp_ = h_.base.fingerprint;
   header_done_ = true;
   return Status::Ok();
 }
@@ -73,21 +75,33 @@ Status StreamReader::Next(Record* r, bool* more) {
     *more = false;
     return Status::Ok();
   }
-  // Check the ranges before allocating anything they size.
+  // The hash table is bounded (DDL_MAX_RECORD_HASHES) so it can be read
+  // before the checksum is known good; the payload only after the checksum
+  // and the range checks, which bound its size.
+  const size_t hash_bytes = size_t(rh.nhash) * DDL_HASH_SIZE;
+  payload_.resize(hash_bytes);
+  DDL_RETURN_IF_ERROR(ReadFull(payload_.data(), hash_bytes, true));
+  if (!RecordChecksumOk(hdr, payload_.data(), rh.nhash)) return Fail(Corruption(where + ": header checksum mismatch"));
   s = order_->Check(rh);
-  if (!s.ok()) return Fail(s);
-  const size_t body = size_t(rh.nhash) * DDL_HASH_SIZE + rh.payload_size;
-  payload_.resize(body);
-  DDL_RETURN_IF_ERROR(ReadFull(payload_.data(), body, true));
+  if (!s.ok()) return Fail(s.Prefix("at byte " + std::to_string(at)));
+  payload_.resize(hash_bytes + rh.payload_size);
+  DDL_RETURN_IF_ERROR(ReadFull(payload_.data() + hash_bytes, rh.payload_size, true));
   s = DecodeRecordBody(hdr, rh, payload_.data(), &dz_, r);
   if (!s.ok()) return Fail(s.Prefix(where));
   r->file_offset = at;
+  Account(*r);
   IndexEntry e{rh.offset, rh.length, at, static_cast<uint32_t>(rh.record_size()), rh.type, rh.codec};
   uint8_t enc[32];
   EncodeIndexEntry(e, enc);
   index_expected_.Update(enc, sizeof enc);
   *more = true;
   return Status::Ok();
+}
+
+void StreamReader::Account(const Record& r) {
+  const uint64_t first = FirstChunkStarting(r.h.offset, h_.chunk_shift);
+  for (size_t k = 0; k < r.old.size(); k++) fp_.Sub(first + k, r.old[k]);
+  tracker_->Feed(r, [this](uint64_t idx, const ChunkHash& nh) { fp_.Add(idx, nh); });
 }
 
 Status StreamReader::Finish() {
@@ -124,6 +138,8 @@ Status StreamReader::Finish() {
       size_t got = 0;
       DDL_RETURN_IF_ERROR(in_->Read(&extra, 1, &got));
       if (got != 0) return Fail(Corruption("data after the footer"));
+      if (fp_ != h_.target.fingerprint)
+        return Fail(Corruption("the records do not turn the base fingerprint into the target fingerprint"));
       return Status::Ok();
     }
     file_hash_.Update(block.data(), DDL_MAGIC_LEN);

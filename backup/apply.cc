@@ -74,7 +74,7 @@ class Applier {
     Fingerprint cur;
     if (trusted) {
       cur = state_.current.fingerprint;
-      report_->base_check = "recorded state (" + state_path_ + ") and the changed chunks";
+      report_->base_check = "recorded state (" + state_path_ + ")";
     } else {
       ScanOptions so;
       so.threads = o_.threads;
@@ -255,7 +255,10 @@ Status ApplyChain(const std::vector<std::string>& deltas, const std::string& ima
     report->result = hs.back().target;
     return Status::Ok();
   }
-  if (pos.from_state && !pos.resuming) DDL_RETURN_IF_ERROR(a.CheckChangedChunks(*readers[pos.start]));
+  if (pos.from_state && !pos.resuming) {
+    DDL_RETURN_IF_ERROR(a.CheckChangedChunks(*readers[pos.start]));
+    report->base_check += " and the base hashes of the changed chunks";
+  }
   if (hs[0].seed() && pos.start == 0) DDL_RETURN_IF_ERROR(a.ExtendForSeed(hs[0]));
   for (size_t k = pos.start; k < hs.size(); k++) {
     FileStream in(files[k].get());

@@ -48,6 +48,8 @@ Status Run(const CreateOptions& o) {
   if (!ParseSize(o.chunk_size, &chunk) || chunk < 4096 || chunk > (1u << 20) || (chunk & (chunk - 1)))
     return InvalidArgument("--chunk-size " + o.chunk_size + ": must be a power of two from 4K to 1M");
   if (o.level < 0 || o.level > 19) return InvalidArgument("--level must be 0 (no compression) to 19");
+  if (o.base.empty() && !o.base_snapshot.empty())
+    return InvalidArgument("--base-snapshot needs --base: a seed delta has no base");
   if (o.threads < 1 || o.threads > 256) return InvalidArgument("--threads must be 1 to 256");
   ImageDiffOptions d;
   d.writer.chunk_shift = static_cast<uint32_t>(__builtin_ctzll(chunk));

@@ -29,8 +29,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::fprintf(stderr, "ddloop: %s (see ddloop --help)\n", e.what());
+    return kExitUsage;
   }
   for (const Command& c : commands) {
     if (!c.app->parsed()) continue;

@@ -167,11 +167,12 @@ mkdir "$GEN"
 meta gen "$(python3 "$HELPERS" gen "$GEN" --bytes $((SIZE * 60 / 100)) --volume "$SIZE" --seed "$SEED")"
 
 log "mkfs.ext4 -d -> OLD"
-truncate -s "$SIZE" "$OLD"
+# Fully allocated, like a block device: zeros written, no discard, no sparse copies.
+head -c "$SIZE" /dev/zero >"$OLD"
 E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -b 4096 -L bench -U 6d2b8c4e-5b1f-4c57-9a0e-0d2d7c1e0b01 \
-  -E lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0,hash_seed=1b4e28ba-2fa1-11d2-883f-0016d3cca427 \
+  -E lazy_itable_init=0,lazy_journal_init=0,nodiscard,root_owner=0:0,hash_seed=1b4e28ba-2fa1-11d2-883f-0016d3cca427 \
   -d "$GEN" "$OLD"
-cp "$OLD" "$NEW"
+cp --sparse=never "$OLD" "$NEW"
 
 via=$MODIFY_VIA
 if [[ $via != debugfs ]]; then
@@ -207,7 +208,7 @@ meta scribble "$(python3 "$HELPERS" scribble "$NEW" --seed "$SEED")"
 log "counting changed blocks"
 meta diff "$(python3 "$HELPERS" diffcount "$OLD" "$NEW")"
 log "changed: $(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%d of %d 4K blocks (%.2f%%), %d 64K chunks" % (d["changed_4k"], d["blocks_4k"], 100*d["changed_fraction"], d["changed_64k"]))' "$(tail -1 "$META" | cut -f2)")"
-cp "$NEW" "$NEW2"
+cp --sparse=never "$NEW" "$NEW2"
 sync
 
 # ---------------------------------------------------------------- 3. timing
@@ -251,12 +252,13 @@ check_same() {  # check_same FILE LABEL: FILE must equal NEW
 
 fresh_copy() {
   rm -f "$COPY" "$COPY.ddloop-state"
-  cp "$OLD" "$COPY"
+  cp --sparse=never "$OLD" "$COPY"
   sync "$COPY"
   warm "$OLD" "$1"
 }
 
 warm "$OLD" "$NEW" "$NEW2"
+meta allocated "$(du -B1 "$OLD" "$NEW" "$NEW2" | awk -v s="$SIZE" '{ printf "%s%.0f%%", (NR > 1 ? ", " : ""), 100 * $1 / s }')"
 meta fincore "$(fincore -b -n -o RES,SIZE,FILE "$OLD" "$NEW" "$NEW2" | awk '{ printf "%s%s %.0f%%", (NR > 1 ? ", " : ""), $3, 100 * $1 / $2 }' | sed "s|$RUN/||g")"
 
 log "create: ddloop at ${CHUNKS[*]} and the peers (median of $REPEAT)"

@@ -343,7 +343,8 @@ def cmd_report(a):
     kinds = ", ".join("%s %s" % (k, _human(v)) for k, v in g["by_kind"].items())
     w("- OLD: %s ext4 (4 KiB blocks, `mkfs.ext4 -d`) holding %d generated files, %s (%s; log = "
       "synthetic service log lines, b64 = base64 of random bytes, rnd = random bytes)" % (
-          _human(size), g["files"], _human(g["bytes"]), kinds))
+          _human(size), g["files"], _human(g["bytes"]), kinds) +
+      "; the image files are fully allocated, not sparse (du of OLD, NEW, NEW2: %s)" % meta["allocated"])
     w("- NEW: OLD changed via %s: %d files deleted (%s), %d added (%s), %d modified (%s appended, "
       "%s overwritten mid-file); then %d random 4 KiB and %d random 64 KiB writes (4K-aligned, random data) "
       "straight into the image" % (

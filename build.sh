@@ -1,0 +1,92 @@
+#!/bin/bash
+# build.sh - set up a fresh Debian 12 machine, build, and run something.
+#   ./build.sh demo    install, build, run the bundled example (examples/demo.sh)
+#   ./build.sh test    install, build, run every test: the normal build, an
+#                      ASan+UBSan build, and the libFuzzer targets for a while
+#   ./build.sh build   install and build only
+# Needs root (or sudo) for apt-get. Set DDLOOP_NO_INSTALL=1 to skip apt-get.
+set -euo pipefail
+cd "$(dirname "$0")"
+MODE=${1:-build}
+JOBS=$(nproc)
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config   # toolchain
+  libzstd-dev libxxhash-dev libcli11-dev libgtest-dev  # libraries
+  e2fsprogs groff-base                           # demo/tests (mkfs.ext4, debugfs), man page check
+)
+TEST_PACKAGES=(clang-14 libclang-rt-14-dev)      # libFuzzer
+
+install() {
+  [ "${DDLOOP_NO_INSTALL:-0}" = 1 ] && return
+  local want=("${PACKAGES[@]}")
+  [ "$MODE" = test ] && want+=("${TEST_PACKAGES[@]}")
+  local missing=()
+  for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  echo "== installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {  # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  ninja -C "$dir" -j "$JOBS"
+}
+
+run_fuzzers() {
+  if ! command -v clang++-14 >/dev/null; then
+    echo "== fuzzers: SKIPPED (clang++-14 not installed)"
+    return
+  fi
+  build build-fuzz -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DDDLOOP_BUILD_TESTS=OFF -DDDLOOP_BUILD_FUZZERS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  local secs=${DDLOOP_FUZZ_SECONDS:-60} failed=0
+  for t in stream_reader random_reader; do
+    local corpus
+    corpus=$(mktemp -d)
+    cp tests/fuzz/corpus/* tests/golden/valid/*.delta tests/golden/invalid/*.delta "$corpus"/ 2>/dev/null || true
+    echo "== fuzz_$t for ${secs}s"
+    if ./build-fuzz/tests/fuzz_$t -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix=build-fuzz/crash-$t- "$corpus" >build-fuzz/fuzz_$t.log 2>&1; then
+      grep -E "^stat::number_of_executed_units|^Done" build-fuzz/fuzz_$t.log | tail -2
+    else
+      failed=1
+      tail -40 build-fuzz/fuzz_$t.log
+      echo "fuzz_$t found a failure: the input is in build-fuzz/crash-$t-*"
+    fi
+    rm -rf "$corpus"
+  done
+  return $failed
+}
+
+install
+case "$MODE" in
+  build)
+    build build
+    ;;
+  demo)
+    build build
+    bash examples/demo.sh build/ddloop/ddloop
+    ;;
+  test)
+    build build
+    echo "== tests (RelWithDebInfo)"
+    (cd build && ctest -j "$JOBS" --output-on-failure)
+    echo "== tests under ASan + UBSan"
+    build build-asan -DDDLOOP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -j "$JOBS" --output-on-failure)
+    run_fuzzers
+    echo "== demo"
+    bash examples/demo.sh build/ddloop/ddloop
+    ;;
+  *)
+    echo "usage: $0 demo|test|build" >&2
+    exit 2
+    ;;
+esac

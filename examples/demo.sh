@@ -1,0 +1,45 @@
+#!/bin/bash
+# demo.sh - the main job on a bundled example: make an ext4 image from
+# examples/files (snapshot 1), change files in it (snapshot 2), make a
+# deltafile, show it, verify it, apply it to a copy of snapshot 1, and show
+# that the result has the same checksum as snapshot 2.
+# Usage: examples/demo.sh PATH-TO-ddloop
+set -euo pipefail
+DDLOOP=$(readlink -f "${1:-build/ddloop/ddloop}")
+FILES=$(cd "$(dirname "$0")/files" && pwd)
+W=$(mktemp -d "${TMPDIR:-/tmp}/ddloop-demo.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+cd "$W"
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+say "mkfs.ext4 -d examples/files snap1.img 32M      # snapshot 1"
+truncate -s 32M snap1.img
+mkfs.ext4 -q -F -d "$FILES" snap1.img
+cp snap1.img snap2.img
+echo "- and check it the next morning" >> notes.md.new
+cat "$FILES/notes.md" notes.md.new > notes.md
+head -c 2M /dev/urandom > photo.jpg
+say "debugfs: rewrite notes.md, add photo.jpg, delete backup.log   # snapshot 2"
+debugfs -w -R "rm notes.md" snap2.img >/dev/null 2>&1
+debugfs -w -R "write notes.md notes.md" snap2.img >/dev/null 2>&1
+debugfs -w -R "write photo.jpg photo.jpg" snap2.img >/dev/null 2>&1
+debugfs -w -R "rm backup.log" snap2.img >/dev/null 2>&1
+
+say "ddloop create --base snap1.img snap2.img -o nightly.delta"
+"$DDLOOP" create --base snap1.img snap2.img -o nightly.delta
+say "ddloop info nightly.delta"
+"$DDLOOP" info nightly.delta
+say "ddloop verify nightly.delta --base snap1.img"
+"$DDLOOP" verify nightly.delta --base snap1.img
+say "cp snap1.img replica.img && ddloop apply nightly.delta replica.img"
+cp snap1.img replica.img
+"$DDLOOP" apply nightly.delta replica.img
+say "sha256sum snap2.img replica.img"
+sha256sum snap2.img replica.img
+a=$(sha256sum <snap2.img) b=$(sha256sum <replica.img)
+if [ "$a" = "$b" ]; then
+  echo "demo: OK - the replica equals snapshot 2"
+else
+  echo "demo: FAILED - the replica differs from snapshot 2"
+  exit 1
+fi

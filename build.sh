@@ -13,7 +13,7 @@ JOBS=$(nproc)
 PACKAGES=(
   build-essential cmake ninja-build pkg-config   # toolchain
   libzstd-dev libxxhash-dev libcli11-dev libgtest-dev  # libraries
-  e2fsprogs groff-base                           # demo/tests (mkfs.ext4, debugfs), man page check
+  e2fsprogs groff-base time                      # demo/tests (mkfs.ext4, debugfs), man page check, peak RSS
 )
 TEST_PACKAGES=(clang-14 libclang-rt-14-dev)      # libFuzzer
 

@@ -18,7 +18,7 @@ struct CreateOptions {
   std::string base;
   std::string image;
   std::string out;
-  std::string chunk_size = "64K";
+  std::string chunk_size = "4K";
   int level = 3;
   int threads = DefaultThreads();
   std::string volume_uuid;
@@ -117,7 +117,7 @@ Command SetupCreate(CLI::App& root) {
   app->add_option("--base", o->base, "Old image or block device (omit for a seed delta)");
   app->add_option("image", o->image, "New image or block device")->required();
   app->add_option("-o,--output", o->out, "Deltafile to write (replaced atomically)")->required();
-  app->add_option("--chunk-size", o->chunk_size, "Change-tracking unit, power of two 4K..1M (default 64K)");
+  app->add_option("--chunk-size", o->chunk_size, "Change-tracking unit, power of two 4K..1M (default 4K)");
   app->add_option("--level", o->level, "zstd level 1..19, 0 stores records uncompressed (default 3)");
   app->add_option("--threads", o->threads, "Worker threads (default: all cores)");
   app->add_option("--volume-uuid", o->volume_uuid, "Volume lineage UUID (default: unbound, all zero)");

@@ -28,7 +28,7 @@ APPEND=1
 RESULTS="$BENCH_DIR/RESULTS.md"
 KEEP=0
 CHUNKS=(4K 16K 64K)
-DEFAULT_CHUNK=64K
+DEFAULT_CHUNK=4K
 
 usage() {
   sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'

@@ -40,18 +40,25 @@ check_invariant() {
   ok "kill $1: no false claim of completion"
 }
 
-mid=0 resumed=0 runs=0
+# Kill after a random delay in [0, hi). The window adapts to the machine's
+# load: a kill that came too late (the run had finished) narrows it.
+mid=0 resumed=0 runs=0 hi=$dur_us
 RANDOM=4242
-while [ $mid -lt 50 ] && [ $runs -lt 200 ]; do
+while [ $mid -lt 50 ] && [ $runs -lt 400 ]; do
   runs=$((runs + 1))
   cp old.img img && rm -f img.ddloop-state
   "$DDLOOP" apply --checkpoint 1M d.delta img -q 2>/dev/null &
   pid=$!
-  delay=$(((RANDOM * 32768 + RANDOM) % (dur_us * 13 / 10 + 1)))
+  delay=$(((RANDOM * 32768 + RANDOM) % (hi + 1)))
   sleep "$(printf '0.%06d' $((delay % 1000000)))"
   kill -9 $pid 2>/dev/null
   rc=0; wait $pid || rc=$?
-  [ $rc -eq 137 ] && mid=$((mid + 1))
+  if [ $rc -eq 137 ]; then
+    mid=$((mid + 1))
+    hi=$((hi * 21 / 20 < dur_us * 2 ? hi * 21 / 20 : dur_us * 2))
+  else
+    hi=$((hi * 9 / 10 + 1000))
+  fi
   check_invariant "$runs (after ${delay} us, exit $rc)"
   # Every third run, kill the re-run as well.
   if [ $((runs % 3)) -eq 0 ]; then

@@ -81,7 +81,13 @@ TEST_P(RoundTrip, OddSizesZerosIncompressibleAndTail) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, RoundTrip,
                          ::testing::Values(Shape{12, 262144, 3, 2}, Shape{16, 262144, 3, 2}, Shape{16, 65536, 1, 0},
-                                           Shape{20, 262144, 3, 2}, Shape{18, 4096, 0, 1}, Shape{14, 8192, 5, 3}));
+                                           Shape{20, 262144, 3, 2}, Shape{18, 4096, 0, 1}, Shape{14, 8192, 5, 3}),
+                         [](const ::testing::TestParamInfo<Shape>& i) {
+                           const Shape& s = i.param;
+                           return "chunk" + std::to_string(1u << (s.chunk_shift - 10)) + "K_frame" +
+                                  std::to_string(s.frame_max >> 10) + "K_level" + std::to_string(s.level) +
+                                  "_threads" + std::to_string(s.threads);
+                         });
 
 TEST(RoundTrip, ChainOfFiveInOneCall) {
   std::vector<Bytes> v{TextBytes(3 << 20, 10)};

@@ -78,6 +78,23 @@ truncate -s 16M big.img
 expect_exit 2 "images of different sizes" "$DDLOOP" create --base a.img big.img -o x.delta
 err_has "differs from"
 
+# Interrupted create: no output and no temp file are left behind.
+truncate -s 8G sparse-a.img sparse-b.img
+printf 'x' | dd of=sparse-b.img bs=1 seek=$((6 << 30)) conv=notrunc status=none
+for attempt in 1 2 3 4 5; do
+  "$DDLOOP" create --base sparse-a.img sparse-b.img -o int.delta -q --threads 1 &
+  pid=$!
+  sleep 0.2
+  kill -INT $pid 2>/dev/null
+  rc=0; wait $pid || rc=$?
+  [ $rc -ne 0 ] && break
+  rm -f int.delta
+done
+check "an interrupted create exits with 130 (got $rc)" test $rc -eq 130
+check "an interrupted create leaves no output" test ! -e int.delta
+check "an interrupted create leaves no temp file" sh -c "! ls int.delta.tmp.* 2>/dev/null"
+rm -f sparse-a.img sparse-b.img
+
 # verify --base with the wrong image.
 expect_exit 6 "verify --base with the wrong image" "$DDLOOP" verify ab.delta --base c.img
 err_has "c.img: is not the base of ab.delta"

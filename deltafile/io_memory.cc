@@ -16,7 +16,7 @@ class MemFile : public File {
   Status ReadAt(uint64_t off, void* buf, size_t n, size_t* got) override {
     std::lock_guard<std::mutex> l(*mu_);
     *got = 0;
-    if (off >= d_->data.size()) return Status::Ok();
+    if (n == 0 || off >= d_->data.size()) return Status::Ok();
     size_t k = std::min<uint64_t>(n, d_->data.size() - off);
     std::memcpy(buf, d_->data.data() + off, k);
     *got = k;
@@ -24,6 +24,7 @@ class MemFile : public File {
   }
   Status WriteAt(uint64_t off, const void* buf, size_t n) override {
     DDL_RETURN_IF_ERROR(env_->Tick().Prefix(name()));
+    if (n == 0) return Status::Ok();
     std::lock_guard<std::mutex> l(*mu_);
     if (d_->data.size() < off + n) d_->data.resize(off + n);
     std::memcpy(d_->data.data() + off, buf, n);

@@ -197,12 +197,19 @@ Status RecordOrderChecker::Check(const RecordHeader& r) {
   } else if ((end & cmask) && end != h_.volume_size) {
     return Corruption(at + "zero record does not end at a chunk boundary");
   }
-  if (r.nhash != ChunksStarting(r.offset, r.length, h_.chunk_shift))
+  if (check_nhash_ && r.nhash != ChunksStarting(r.offset, r.length, h_.chunk_shift))
     return Corruption(at + "has " + N(r.nhash) + " old-chunk hashes, expected " +
                       N(ChunksStarting(r.offset, r.length, h_.chunk_shift)));
   mid_chunk_ = (end & cmask) != 0 && end != h_.volume_size;
   prev_end_ = end;
   count_++;
+  return Status::Ok();
+}
+
+Status CheckSeedHashes(const Header& h, const std::vector<ChunkHash>& old) {
+  if (!h.seed()) return Status::Ok();
+  for (const ChunkHash& c : old)
+    if (!c.IsZeroMarker()) return Corruption("a seed delta's record has a base hash that is not the zero marker");
   return Status::Ok();
 }
 
@@ -310,9 +317,11 @@ Status CheckFooterAgainst(const Header& h, const Footer& f, uint64_t file_size) 
   if (f.index_blocks != IndexBlocksFor(f.record_count))
     return Corruption("footer: index block count does not match the record count");
   if (f.end_offset < DDL_HEADER_SIZE || f.index_offset != f.end_offset + DDL_RECORD_SIZE ||
-      f.index_blocks > (file_size / DDL_INDEX_BLOCK_SIZE) ||
-      f.index_offset + f.index_blocks * DDL_INDEX_BLOCK_SIZE + DDL_FOOTER_SIZE != file_size)
+      f.index_blocks > (file_size / DDL_INDEX_BLOCK_SIZE) || f.index_offset > file_size)
     return Corruption("footer: offsets do not match the file size " + N(file_size));
+  const uint64_t expect = f.index_offset + f.index_blocks * DDL_INDEX_BLOCK_SIZE + DDL_FOOTER_SIZE;
+  if (expect > file_size) return Truncated("truncated: the footer describes " + N(expect) + " bytes, the file has " + N(file_size));
+  if (expect != file_size) return Corruption("footer: offsets do not match the file size " + N(file_size));
   if (f.data_bytes > h.volume_size || f.zero_bytes > h.volume_size)
     return Corruption("footer: byte counts exceed the volume size");
   return Status::Ok();

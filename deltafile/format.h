@@ -74,17 +74,22 @@ bool RecordChecksumOk(const uint8_t in[DDL_RECORD_SIZE], const uint8_t* hashes, 
 // at a time in file order. Not thread-safe.
 class RecordOrderChecker {
  public:
-  explicit RecordOrderChecker(const Header& h) : h_(h) {}
+  // check_nhash = false when checking index entries, which carry no nhash.
+  explicit RecordOrderChecker(const Header& h, bool check_nhash = true) : h_(h), check_nhash_(check_nhash) {}
   Status Check(const RecordHeader& r);  // a DATA or ZERO record
   Status CheckEnd(const RecordHeader& end);
   uint64_t count() const { return count_; }
 
  private:
   const Header& h_;
+  const bool check_nhash_;
   uint64_t count_ = 0;
   uint64_t prev_end_ = 0;
   bool mid_chunk_ = false;  // the previous record ended inside a chunk
 };
+
+// In a seed every old-hash entry must be the zero marker.
+Status CheckSeedHashes(const Header& h, const std::vector<ChunkHash>& old);
 
 // Chunks whose first byte lies in [offset, offset+length): the count of a
 // record's old-hash entries, and the first such chunk.

@@ -51,24 +51,31 @@ Result<std::unique_ptr<RandomReader>> RandomReader::Open(File* file) {
   }
   if (r->index_.size() != r->f_.record_count)
     return Corruption(name + ": index holds " + N(r->index_.size()) + " entries, footer says " + N(r->f_.record_count));
-  uint64_t expect_file = DDL_HEADER_SIZE;
-  uint64_t prev_end = 0;
+  uint64_t expect_file = DDL_HEADER_SIZE, data_bytes = 0, zero_bytes = 0;
+  RecordOrderChecker order(r->h_, /*check_nhash=*/false);
   for (size_t i = 0; i < r->index_.size(); i++) {
     const IndexEntry& e = r->index_[i];
     const std::string at = name + ": index entry " + N(i) + " ";
     if (e.file_offset != expect_file || e.record_size < DDL_RECORD_SIZE || e.file_offset >= r->f_.end_offset ||
         e.record_size > r->f_.end_offset - e.file_offset)
       return Corruption(at + "points outside the records (file offset " + N(e.file_offset) + ")");
-    if (e.length == 0 || e.offset < prev_end || e.offset >= r->h_.volume_size ||
-        e.length > r->h_.volume_size - e.offset)
-      return Corruption(at + "has a bad volume range");
     if ((e.type != DDL_REC_DATA && e.type != DDL_REC_ZERO) || e.codec > DDL_CODEC_ZSTD)
       return Corruption(at + "has a bad type or codec");
+    RecordHeader rh;
+    rh.type = e.type;
+    rh.codec = e.codec;
+    rh.seq = i;
+    rh.offset = e.offset;
+    rh.length = e.length;
+    Status os = order.Check(rh);
+    if (!os.ok()) return Corruption(at + "breaks the ordering rules: " + os.message());
+    (e.type == DDL_REC_DATA ? data_bytes : zero_bytes) += e.length;
     expect_file += e.record_size;
-    prev_end = e.offset + e.length;
   }
   if (expect_file != r->f_.end_offset)
     return Corruption(name + ": index does not account for every record byte");
+  if (!order.CheckEnd(eh).ok() || data_bytes != r->f_.data_bytes || zero_bytes != r->f_.zero_bytes)
+    return Corruption(name + ": index does not add up to the footer's totals");
   return r;
 }
 
@@ -94,6 +101,7 @@ Status RandomReader::ReadRecord(size_t i, Record* r, Decompressor* dz) const {
   if (rh.type == DDL_REC_DATA && rh.length > h_.frame_max)
     return Corruption(where + ": holds more than the frame size");
   DDL_RETURN_IF_ERROR(DecodeRecordBody(buf.data(), rh, buf.data() + DDL_RECORD_SIZE, dz, r).Prefix(where));
+  DDL_RETURN_IF_ERROR(CheckSeedHashes(h_, r->old).Prefix(where));
   r->file_offset = e.file_offset;
   return Status::Ok();
 }

@@ -58,6 +58,7 @@ class StreamReader {
   Xxh64Stream file_hash_;
   Xxh64Stream index_expected_;
   Fingerprint fp_;  // base, minus the old chunks, plus the new ones
+  Footer totals_;   // data/zero/payload bytes and changed chunks seen
   std::unique_ptr<NewHashTracker> tracker_;
   uint64_t pos_ = 0;
   uint64_t end_offset_ = 0;

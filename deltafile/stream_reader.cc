@@ -88,6 +88,7 @@ Status StreamReader::Next(Record* r, bool* more) {
   payload_.resize(hash_bytes + rh.payload_size);
   DDL_RETURN_IF_ERROR(ReadFull(payload_.data() + hash_bytes, rh.payload_size, true));
   s = DecodeRecordBody(hdr, rh, payload_.data(), &dz_, r);
+  if (s.ok()) s = CheckSeedHashes(h_, r->old);
   if (!s.ok()) return Fail(s.Prefix(where));
   r->file_offset = at;
   Account(*r);
@@ -100,6 +101,9 @@ Status StreamReader::Next(Record* r, bool* more) {
 }
 
 void StreamReader::Account(const Record& r) {
+  (r.h.type == DDL_REC_DATA ? totals_.data_bytes : totals_.zero_bytes) += r.h.length;
+  totals_.payload_bytes += r.h.payload_size;
+  totals_.changed_chunks += r.old.size();
   const uint64_t first = FirstChunkStarting(r.h.offset, h_.chunk_shift);
   for (size_t k = 0; k < r.old.size(); k++) fp_.Sub(first + k, r.old[k]);
   tracker_->Feed(r, [this](uint64_t idx, const ChunkHash& nh) { fp_.Add(idx, nh); });
@@ -132,6 +136,9 @@ Status StreamReader::Finish() {
       if (f_.record_count != records || f_.end_offset != end_offset_ || f_.index_offset != end_offset_ + DDL_RECORD_SIZE ||
           f_.index_blocks != b)
         return Fail(Corruption("footer does not match the file"));
+      if (f_.data_bytes != totals_.data_bytes || f_.zero_bytes != totals_.zero_bytes ||
+          f_.payload_bytes != totals_.payload_bytes || f_.changed_chunks != totals_.changed_chunks)
+        return Fail(Corruption("footer totals do not match the records"));
       s = CheckFooterAgainst(h_, f_, at + DDL_FOOTER_SIZE);
       if (!s.ok()) return Fail(s);
       if (file_hash_.Digest() != f_.file_csum) return Fail(Corruption("whole-file checksum mismatch"));

@@ -209,6 +209,25 @@ std::vector<GoldenFile> BuildGoldenSet() {
     FixFileCsum(&b);
     add("fingerprint-mismatch.delta", b, "corrupt", "do not turn the base fingerprint into the target");
   }
+  {
+    Bytes b = incr;  // footer totals that do not add up, all checksums fixed
+    uint8_t* f = b.data() + b.size() - DDL_FOOTER_SIZE;
+    StoreLE64(f + offsetof(ddl_footer, data_bytes), l.f.data_bytes + 4096);
+    FixFileCsum(&b);
+    add("footer-totals.delta", b, "corrupt", "the footer's totals");
+  }
+  {
+    Bytes b = seed;  // a seed whose record claims a non-zero base chunk
+    uint8_t* rec = b.data() + DDL_HEADER_SIZE;
+    uint32_t nhash = LoadLE32(rec + offsetof(ddl_record, nhash));
+    rec[DDL_RECORD_SIZE] = 0x42;
+    Xxh64Stream x;
+    x.Update(rec, offsetof(ddl_record, header_csum));
+    x.Update(rec + DDL_RECORD_SIZE, DDL_HASH_SIZE * nhash);
+    StoreLE64(rec + offsetof(ddl_record, header_csum), x.Digest());
+    FixFileCsum(&b);
+    add("seed-with-base-hash.delta", b, "corrupt", "not the zero marker");
+  }
   const std::string text = expected.str();
   out.push_back({"invalid/EXPECTED", Bytes(text.begin(), text.end())});
   return out;

@@ -2,6 +2,7 @@
 // when the format changes on purpose; golden_test fails if the committed
 // files differ from what the writer produces.
 #include <cstdio>
+#include <filesystem>
 
 #include "tests/golden/golden_set.h"
 
@@ -10,6 +11,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: make-golden DIR\n");
     return 2;
   }
-  for (const auto& g : ddl::test::BuildGoldenSet()) ddl::test::WriteFileBytes(std::string(argv[1]) + "/" + g.name, g.bytes);
+  for (const auto& g : ddl::test::BuildGoldenSet()) {
+    const std::filesystem::path p = std::filesystem::path(argv[1]) / g.name;
+    std::filesystem::create_directories(p.parent_path());
+    ddl::test::WriteFileBytes(p.string(), g.bytes);
+  }
   return 0;
 }

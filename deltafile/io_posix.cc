@@ -22,6 +22,25 @@ Status Errno(const std::string& name, const char* what, int err) {
   return Status(c, name + ": " + what + ": " + std::strerror(err));
 }
 
+// Calls read_some(p, len, done) until n bytes, end of input or an error;
+// retries EINTR. read_some returns what read(2)/pread(2) return.
+template <typename ReadSome>
+Status ReadFully(const std::string& name, void* buf, size_t n, size_t* got, ReadSome read_some) {
+  size_t done = 0;
+  char* p = static_cast<char*>(buf);
+  while (done < n) {
+    ssize_t r = read_some(p + done, n - done, done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Errno(name, "read failed", errno);
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  *got = done;
+  return Status::Ok();
+}
+
 class PosixFile : public File {
  public:
   PosixFile(std::string name, int fd, bool blockdev)
@@ -29,19 +48,9 @@ class PosixFile : public File {
   ~PosixFile() override { ::close(fd_); }
 
   Status ReadAt(uint64_t off, void* buf, size_t n, size_t* got) override {
-    size_t done = 0;
-    char* p = static_cast<char*>(buf);
-    while (done < n) {
-      ssize_t r = ::pread(fd_, p + done, n - done, static_cast<off_t>(off + done));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return Errno(name(), "read failed", errno);
-      }
-      if (r == 0) break;
-      done += static_cast<size_t>(r);
-    }
-    *got = done;
-    return Status::Ok();
+    return ReadFully(name(), buf, n, got, [&](char* p, size_t len, size_t done) {
+      return ::pread(fd_, p, len, static_cast<off_t>(off + done));
+    });
   }
 
   Status WriteAt(uint64_t off, const void* buf, size_t n) override {
@@ -167,19 +176,7 @@ Env* Env::Posix() {
 }
 
 Status FdStream::Read(void* buf, size_t n, size_t* got) {
-  size_t done = 0;
-  char* p = static_cast<char*>(buf);
-  while (done < n) {
-    ssize_t r = ::read(fd_, p + done, n - done);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return Errno(name(), "read failed", errno);
-    }
-    if (r == 0) break;
-    done += static_cast<size_t>(r);
-  }
-  *got = done;
-  return Status::Ok();
+  return ReadFully(name(), buf, n, got, [&](char* p, size_t len, size_t) { return ::read(fd_, p, len); });
 }
 
 }  // namespace ddl

@@ -6,6 +6,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "deltafile/reader.h"
+#include "deltafile/verify.h"
 #include "snapcore/image_diff.h"
 
 namespace ddl::test {
@@ -60,6 +62,32 @@ Bytes MakeDelta(const Bytes* old_img, const Bytes& new_img, WriterOptions w) {
   Status s = CreateDeltaFromImages(of.get(), nf->get(), out->get(), o, &r);
   if (!s.ok()) throw std::runtime_error("MakeDelta: " + s.message());
   return env.Get("out");
+}
+
+Status VerifyBytes(const Bytes& delta, const Bytes* base, const std::string& name) {
+  MemEnv env;
+  env.Put(name, delta);
+  if (base) env.Put("base", *base);
+  auto f = env.Open(name, OpenMode::kRead);
+  std::unique_ptr<File> bf;
+  if (base) bf = std::move(env.Open("base", OpenMode::kRead).value());
+  VerifyOptions o;
+  o.base = bf.get();
+  o.threads = 0;
+  VerifyReport r;
+  return VerifyDelta(f->get(), o, &r);
+}
+
+Status StreamReadAll(const Bytes& delta) {
+  MemEnv env;
+  env.Put("d", delta);
+  auto f = env.Open("d", OpenMode::kRead);
+  FileStream in(f->get());
+  StreamReader sr(&in);
+  Status s = sr.ReadHeader();
+  Record r;
+  for (bool more = true; s.ok() && more;) s = sr.Next(&r, &more);
+  return s.ok() ? sr.Finish() : s;
 }
 
 Bytes ReadFileBytes(const std::string& path) {

@@ -23,6 +23,11 @@ void Put(Bytes* dst, size_t off, const Bytes& src);
 // deltafile bytes. create_time is fixed so output is deterministic.
 Bytes MakeDelta(const Bytes* old_img, const Bytes& new_img, WriterOptions w = WriterOptions());
 
+// Verifies deltafile bytes (deltafile/verify.h), optionally against a base.
+Status VerifyBytes(const Bytes& delta, const Bytes* base = nullptr, const std::string& name = "d");
+// Reads deltafile bytes front to back with the pipe reader.
+Status StreamReadAll(const Bytes& delta);
+
 // Reads a file from disk / writes one.
 Bytes ReadFileBytes(const std::string& path);
 void WriteFileBytes(const std::string& path, const Bytes& b);

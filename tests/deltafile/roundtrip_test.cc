@@ -29,16 +29,7 @@ Bytes Apply(const Bytes* base, const std::vector<Bytes>& deltas, Status* st = nu
 }
 
 void ExpectVerifies(const Bytes& d, const Bytes* base) {
-  MemEnv env;
-  env.Put("d", d);
-  if (base) env.Put("b", *base);
-  auto f = env.Open("d", OpenMode::kRead);
-  std::unique_ptr<File> bf;
-  if (base) bf = std::move(env.Open("b", OpenMode::kRead).value());
-  VerifyOptions o;
-  o.base = bf.get();
-  VerifyReport r;
-  Status s = VerifyDelta(f->get(), o, &r);
+  Status s = VerifyBytes(d, base);
   EXPECT_TRUE(s.ok()) << s.message();
 }
 

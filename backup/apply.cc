@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "backup/replica_state.h"
+#include "deltafile/chain.h"
 #include "deltafile/image_fingerprint.h"
 #include "deltafile/reader.h"
 #include "deltafile/verify.h"
@@ -103,24 +104,10 @@ class Applier {
 
   // The quick check: the base hashes of every chunk the delta changes.
   Status CheckChangedChunks(const RandomReader& rr) {
-    const Header& h = rr.header();
-    std::vector<ChunkHash> old;
-    std::vector<uint8_t> chunk;
-    for (size_t i = 0; i < rr.entries().size(); i++) {
-      DDL_RETURN_IF_ERROR(rr.ReadRecordHashes(i, &old));
-      uint64_t first = FirstChunkStarting(rr.entries()[i].offset, h.chunk_shift);
-      for (size_t k = 0; k < old.size(); k++) {
-        uint64_t idx = first + k;
-        chunk.resize(h.chunk_len(idx));
-        size_t got = 0;
-        DDL_RETURN_IF_ERROR(img_->ReadAt(idx << h.chunk_shift, chunk.data(), chunk.size(), &got));
-        std::fill(chunk.begin() + got, chunk.end(), 0);
-        if (HashChunk(chunk.data(), chunk.size()) != old[k])
-          return WrongBase(image_ + ": chunk " + std::to_string(idx) + " is not what " + rr.file()->name() +
-                           " expects in its base; the image changed since its state was recorded (use --check full)");
-      }
-    }
-    return Status::Ok();
+    Status s = CheckChangedChunksBase(img_.get(), rr);
+    if (s.code() == Code::kWrongBase)
+      return WrongBase(s.message() + "; the image changed since its state was recorded (use --check full)");
+    return s;
   }
 
   Status ExtendForSeed(const Header& h0) {
@@ -207,20 +194,6 @@ class Applier {
   bool have_state_ = false;
   Fingerprint current_;
 };
-
-Status CheckChain(const std::vector<Header>& hs, const std::vector<std::string>& names) {
-  for (size_t k = 1; k < hs.size(); k++) {
-    const Header& a = hs[k - 1];
-    const Header& b = hs[k];
-    if (b.volume_uuid != a.volume_uuid || b.volume_size != a.volume_size || b.chunk_shift != a.chunk_shift)
-      return Status(Code::kBrokenChain, names[k] + ": belongs to another volume than " + names[k - 1] +
-                                            " (volume UUID, size or chunk size differ)");
-    if (b.base != a.target)
-      return Status(Code::kBrokenChain, names[k] + ": its base " + b.base.ToString() + " is not the target of " +
-                                            names[k - 1] + " (" + a.target.ToString() + "); give the deltas in chain order");
-  }
-  return Status::Ok();
-}
 
 }  // namespace
 

@@ -22,6 +22,10 @@ Command SetupCreate(CLI::App& root);
 Command SetupInfo(CLI::App& root);
 Command SetupVerify(CLI::App& root);
 Command SetupApply(CLI::App& root);
+Command SetupMount(CLI::App& root);
+Command SetupAttach(CLI::App& root);
+Command SetupDetach(CLI::App& root);
+Command SetupList(CLI::App& root);
 
 // Default worker threads: the machine's cores.
 int DefaultThreads();

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   CLI::App app("ddloop: block-level snapshot deltas (see ddloop(8))", "ddloop");
   app.set_version_flag("--version", "ddloop " DDLOOP_VERSION ", deltafile format 1");
   app.require_subcommand(1);
-  std::vector<Command> commands = {SetupCreate(app), SetupInfo(app), SetupVerify(app), SetupApply(app)};
+  std::vector<Command> commands = {SetupCreate(app), SetupInfo(app), SetupVerify(app), SetupApply(app),
+                                   SetupMount(app),  SetupAttach(app), SetupDetach(app), SetupList(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

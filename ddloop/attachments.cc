@@ -1,0 +1,184 @@
+// attachments.cc - attachment records under /run/ddloop.
+#include "ddloop/attachments.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "deltafile/hash.h"
+#include "deltafile/io.h"
+
+namespace ddl::cli {
+
+namespace {
+
+std::string RealPath(const std::string& p) {
+  char buf[PATH_MAX];
+  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+}
+
+// Mount points in /proc/self/mountinfo use octal escapes for spaces etc.
+std::string Unescape(const std::string& s) {
+  std::string o;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      o.push_back(static_cast<char>(std::strtol(s.substr(i + 1, 3).c_str(), nullptr, 8)));
+      i += 3;
+    } else {
+      o.push_back(s[i]);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+std::string AttachRoot() {
+  const char* e = std::getenv("DDLOOP_RUN_DIR");
+  return e && *e ? e : "/run/ddloop";
+}
+
+bool IsMountPoint(const std::string& dir) {
+  const std::string want = RealPath(dir);
+  std::ifstream f("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string id, parent, devno, root, mp;
+    in >> id >> parent >> devno >> root >> mp;
+    if (Unescape(mp) == want) return true;
+  }
+  return false;
+}
+
+bool Attachment::ServerAlive() const {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return cmd.find("mount") != std::string::npos && cmd.find(dir) != std::string::npos;
+}
+
+bool Attachment::FuseMounted() const { return IsMountPoint(FuseMount()); }
+bool Attachment::FsMounted() const { return !fs_mount.empty() && IsMountPoint(fs_mount); }
+
+Result<Attachment> NewAttachment() {
+  const std::string root = AttachRoot();
+  ::mkdir(root.c_str(), 0700);
+  for (int attempt = 0; attempt < 10; attempt++) {
+    Attachment a;
+    a.id = "ddl-" + Uuid::Random().ToString().substr(0, 8);
+    a.dir = root + "/" + a.id;
+    if (::mkdir(a.dir.c_str(), 0700) != 0) continue;
+    if (::mkdir(a.FuseMount().c_str(), 0700) != 0) return IOError(a.FuseMount() + ": cannot create");
+    a.created = static_cast<uint64_t>(time(nullptr));
+    return a;
+  }
+  return IOError(root + ": cannot create an attachment directory");
+}
+
+Status SaveAttachment(const Attachment& a) {
+  std::ostringstream o;
+  o << "id " << a.id << "\nloop " << a.loop << "\nfs_mount " << a.fs_mount << "\nbase " << a.base << "\ncow " << a.cow
+    << "\npid " << a.pid << "\ncreated " << a.created << "\n";
+  for (const auto& d : a.deltas) o << "delta " << d << "\n";
+  return WriteFileAtomic(Env::Posix(), a.dir + "/state", o.str());
+}
+
+static bool LoadAttachment(const std::string& dir, Attachment* a) {
+  std::ifstream f(dir + "/state");
+  if (!f) return false;
+  a->dir = dir;
+  std::string line;
+  while (std::getline(f, line)) {
+    size_t sp = line.find(' ');
+    std::string k = line.substr(0, sp), v = sp == std::string::npos ? "" : line.substr(sp + 1);
+    if (k == "id") a->id = v;
+    else if (k == "loop") a->loop = v;
+    else if (k == "fs_mount") a->fs_mount = v;
+    else if (k == "base") a->base = v;
+    else if (k == "cow") a->cow = v;
+    else if (k == "pid") a->pid = std::atoi(v.c_str());
+    else if (k == "created") a->created = std::strtoull(v.c_str(), nullptr, 10);
+    else if (k == "delta") a->deltas.push_back(v);
+  }
+  return !a->id.empty();
+}
+
+std::vector<Attachment> ListAttachments() {
+  std::vector<Attachment> out;
+  DIR* d = ::opendir(AttachRoot().c_str());
+  if (!d) return out;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind("ddl-", 0) != 0) continue;
+    Attachment a;
+    if (LoadAttachment(AttachRoot() + "/" + name, &a)) out.push_back(a);
+  }
+  ::closedir(d);
+  return out;
+}
+
+Result<Attachment> FindAttachment(const std::string& what) {
+  const std::string real = RealPath(what);
+  for (const Attachment& a : ListAttachments()) {
+    if (a.id == what || a.loop == what || a.dir == real || a.FuseMount() == real ||
+        (!a.fs_mount.empty() && a.fs_mount == real))
+      return a;
+  }
+  return Status(Code::kNotFound, what + ": not attached by ddloop (see ddloop list)");
+}
+
+}  // namespace ddl::cli
+
+#include <sys/mount.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ddloop/loop_device.h"
+
+namespace ddl::cli {
+
+Status Teardown(const Attachment& a, bool force, std::vector<std::string>* steps) {
+  if (a.FsMounted()) {
+    if (::umount2(a.fs_mount.c_str(), 0) != 0) {
+      if (errno == EBUSY && !force)
+        return Status(Code::kIOError, a.fs_mount + ": filesystem is busy; close what uses it, or detach --force");
+      if (::umount2(a.fs_mount.c_str(), MNT_DETACH) != 0)
+        return IOError(a.fs_mount + ": cannot unmount: " + std::strerror(errno));
+      steps->push_back("unmounted " + a.fs_mount + " (lazily: it was busy)");
+    } else {
+      steps->push_back("unmounted " + a.fs_mount);
+    }
+  }
+  if (!a.loop.empty() && LoopBackingFile(a.loop).rfind(a.dir, 0) == 0) {
+    DDL_RETURN_IF_ERROR(LoopDetach(a.loop));
+    steps->push_back("released " + a.loop);
+  }
+  if (a.FuseMounted()) {
+    if (::umount2(a.FuseMount().c_str(), 0) != 0 && ::umount2(a.FuseMount().c_str(), MNT_DETACH) != 0)
+      return IOError(a.FuseMount() + ": cannot unmount: " + std::strerror(errno));
+    steps->push_back("unmounted " + a.FuseMount());
+  }
+  if (a.ServerAlive()) {
+    ::kill(a.pid, SIGTERM);
+    for (int i = 0; i < 50 && a.ServerAlive(); i++) usleep(100000);
+    if (a.ServerAlive()) ::kill(a.pid, SIGKILL);
+    steps->push_back("stopped server " + std::to_string(a.pid));
+  }
+  for (const char* f : {"/state", "/log", "/pid", "/state.tmp"}) ::unlink((a.dir + f).c_str());
+  ::rmdir(a.FuseMount().c_str());
+  if (::rmdir(a.dir.c_str()) != 0 && errno != ENOENT)
+    return IOError(a.dir + ": cannot remove: " + std::strerror(errno));
+  return Status::Ok();
+}
+
+}  // namespace ddl::cli

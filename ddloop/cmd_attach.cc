@@ -1,0 +1,148 @@
+// cmd_attach.cc - `ddloop attach [--base IMG] DELTA... [--mount-fs DIR]`:
+// mount the chain (FUSE) in a private directory, bind a loop device to its
+// disk, optionally mount the filesystem inside; print the loop device.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+
+#include "ddloop/attachments.h"
+#include "ddloop/command.h"
+#include "ddloop/loop_device.h"
+#include "ddloop/output.h"
+#include "ddloop/run_program.h"
+#include "deltafile/chain.h"
+
+namespace ddl::cli {
+
+namespace {
+
+struct AttachOptions {
+  std::vector<std::string> deltas;
+  std::string base;
+  std::string cow;
+  std::string mount_fs;
+  std::string cache_size = "64M";
+  bool json = false;
+};
+
+std::string Abs(const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  char buf[4096];
+  return std::string(getcwd(buf, sizeof buf) ? buf : ".") + "/" + p;
+}
+
+// Mounts the filesystem on `dev` at `dir`: read-only unless writable; a
+// read-only mount of a journal that needs recovery retries with norecovery.
+Status MountFs(const std::string& dev, const std::string& dir, bool writable) {
+  std::string err;
+  if (writable) {
+    if (RunProgram({"mount", dev, dir}, &err) == 0) return Status::Ok();
+  } else {
+    if (RunProgram({"mount", "-o", "ro", dev, dir}, &err) == 0) return Status::Ok();
+    err.clear();
+    if (RunProgram({"mount", "-o", "ro,norecovery", dev, dir}, &err) == 0) return Status::Ok();
+  }
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  return IOError(dir + ": cannot mount the filesystem on " + dev + ": " + err.substr(0, err.find('\n')));
+}
+
+Status Run(const AttachOptions& o) {
+  // Check everything we can before touching the system.
+  {
+    std::vector<std::unique_ptr<File>> files;
+    std::vector<File*> ds;
+    File* base = nullptr;
+    if (!o.base.empty()) {
+      DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, Env::Posix()->Open(o.base, OpenMode::kRead));
+      base = f.get();
+      files.push_back(std::move(f));
+    }
+    for (const auto& d : o.deltas) {
+      DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, Env::Posix()->Open(d, OpenMode::kRead));
+      ds.push_back(f.get());
+      files.push_back(std::move(f));
+    }
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<ChainReader> chain, ChainReader::Open(base, ds, ChainOptions()));
+  }
+  if (!o.mount_fs.empty() && !IsMountPoint(o.mount_fs)) {
+    struct stat st;
+    if (stat(o.mount_fs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return InvalidArgument(o.mount_fs + ": not a directory");
+  } else if (!o.mount_fs.empty()) {
+    return InvalidArgument(o.mount_fs + ": something is already mounted there");
+  }
+
+  DDL_ASSIGN_OR_RETURN(Attachment a, NewAttachment());
+  a.base = Abs(o.base);
+  a.cow = Abs(o.cow);
+  for (const auto& d : o.deltas) a.deltas.push_back(Abs(d));
+  std::vector<std::string> steps;
+  auto fail = [&](Status s) {
+    std::vector<std::string> undo;
+    (void)Teardown(a, true, &undo);
+    return s;
+  };
+  DDL_RETURN_IF_ERROR(SaveAttachment(a));
+
+  std::vector<std::string> argv = {SelfExe(), "mount", "--log", a.dir + "/log", "--pid-file", a.dir + "/pid",
+                                   "--cache-size", o.cache_size};
+  if (!o.base.empty()) argv.insert(argv.end(), {"--base", a.base});
+  if (!o.cow.empty()) argv.insert(argv.end(), {"--cow", a.cow});
+  argv.insert(argv.end(), a.deltas.begin(), a.deltas.end());
+  argv.push_back(a.FuseMount());
+  std::string err;
+  if (RunProgram(argv, &err) != 0) {
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    return fail(IOError("cannot start the FUSE server: " + err.substr(err.rfind('\n') + 1)));
+  }
+  // The server writes its PID once it has daemonized; wait for it.
+  for (int i = 0; i < 100 && a.pid <= 0; i++) {
+    std::ifstream pf(a.dir + "/pid");
+    if (!(pf >> a.pid)) a.pid = 0;
+    if (a.pid <= 0) usleep(50000);
+  }
+  if (a.pid <= 0) return fail(IOError(a.dir + "/pid: the FUSE server did not report its PID"));
+  DDL_RETURN_IF_ERROR(SaveAttachment(a));
+
+  auto loop = LoopAttach(a.FuseMount() + "/disk", o.cow.empty(), "ddloop:" + a.id);
+  if (!loop.ok()) return fail(loop.status());
+  a.loop = *loop;
+  DDL_RETURN_IF_ERROR(SaveAttachment(a));
+  if (!o.mount_fs.empty()) {
+    Status s = MountFs(a.loop, o.mount_fs, !o.cow.empty());
+    if (!s.ok()) return fail(s);
+    a.fs_mount = Abs(o.mount_fs);
+    char buf[4096];
+    if (realpath(o.mount_fs.c_str(), buf)) a.fs_mount = buf;
+    DDL_RETURN_IF_ERROR(SaveAttachment(a));
+  }
+  if (o.json) {
+    Json j;
+    j.Str("id", a.id).Str("device", a.loop).Str("fs_mount", a.fs_mount).Str("fuse_mount", a.FuseMount())
+        .Num("pid", static_cast<uint64_t>(a.pid)).Bool("writable", !o.cow.empty());
+    std::printf("%s\n", j.Dump().c_str());
+  } else {
+    std::printf("%s\n", a.loop.c_str());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Command SetupAttach(CLI::App& root) {
+  auto o = std::make_shared<AttachOptions>();
+  CLI::App* app = root.add_subcommand("attach", "Attach a base plus a chain of deltafiles as a loop device");
+  app->add_option("deltas", o->deltas, "DELTA... in chain order")->required();
+  app->add_option("--base", o->base, "Base image or block device (omit when the first delta is a seed)");
+  app->add_option("--cow", o->cow, "Make the device writable; writes go to this sparse scratch file");
+  app->add_option("--mount-fs", o->mount_fs, "Also mount the filesystem on the device here (read-only unless --cow)");
+  app->add_option("--cache-size", o->cache_size, "Decoded records kept in memory (default 64M)");
+  app->add_flag("--json", o->json, "Print a JSON object instead of the device name");
+  return {app, [o] { return Run(*o); }};
+}
+
+}  // namespace ddl::cli

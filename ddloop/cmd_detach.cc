@@ -1,0 +1,54 @@
+// cmd_detach.cc - `ddloop detach DEV|DIR|ID`: undo an attach, in order,
+// including one whose server was killed.
+#include <cstdio>
+#include <memory>
+
+#include "ddloop/attachments.h"
+#include "ddloop/command.h"
+
+namespace ddl::cli {
+
+namespace {
+
+struct DetachOptions {
+  std::vector<std::string> what;
+  bool all = false;
+  bool force = false;
+  bool quiet = false;
+};
+
+Status Run(const DetachOptions& o) {
+  std::vector<Attachment> targets;
+  if (o.all) {
+    targets = ListAttachments();
+  } else {
+    if (o.what.empty()) return InvalidArgument("give a device, a mount directory or an id (or --all)");
+    for (const auto& w : o.what) {
+      DDL_ASSIGN_OR_RETURN(Attachment a, FindAttachment(w));
+      targets.push_back(a);
+    }
+  }
+  for (const Attachment& a : targets) {
+    std::vector<std::string> steps;
+    Status s = Teardown(a, o.force, &steps);
+    if (!o.quiet)
+      for (const auto& st : steps) std::fprintf(stderr, "ddloop detach: %s\n", st.c_str());
+    DDL_RETURN_IF_ERROR(s);
+    if (!o.quiet) std::printf("detached %s%s%s\n", a.id.c_str(), a.loop.empty() ? "" : " ", a.loop.c_str());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Command SetupDetach(CLI::App& root) {
+  auto o = std::make_shared<DetachOptions>();
+  CLI::App* app = root.add_subcommand("detach", "Undo an attach: filesystem, loop device, FUSE mount, server");
+  app->add_option("what", o->what, "Loop device, --mount-fs directory, or attachment id");
+  app->add_flag("--all", o->all, "Detach everything ddloop attached");
+  app->add_flag("--force", o->force, "Detach a busy filesystem lazily instead of failing");
+  app->add_flag("-q,--quiet", o->quiet, "Print nothing on success");
+  return {app, [o] { return Run(*o); }};
+}
+
+}  // namespace ddl::cli

@@ -1,0 +1,131 @@
+// cmd_mount.cc - `ddloop mount [--base IMG] DELTA... MOUNTPOINT`: show the
+// volume at the last delta's target as MOUNTPOINT/disk (FUSE).
+#include <syslog.h>
+
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <mutex>
+
+#include "ddloop/command.h"
+#include "ddloop/fuse_disk.h"
+#include "ddloop/output.h"
+#include "deltafile/chain.h"
+#include "snapcore/cow_overlay.h"
+
+namespace ddl::cli {
+
+namespace {
+
+struct MountOptions {
+  std::vector<std::string> args;  // DELTA... MOUNTPOINT
+  std::string base;
+  std::string cow;
+  std::string cache_size = "64M";
+  std::string log_file;
+  std::string pid_file;
+  int threads = 8;
+  bool foreground = false;
+  bool allow_other = false;
+};
+
+// Log lines go to --log FILE, to syslog, and to stderr while it is ours.
+class Logger {
+ public:
+  explicit Logger(const std::string& file) : file_(file) { openlog("ddloop", LOG_PID, LOG_DAEMON); }
+  void operator()(const std::string& line) {
+    std::lock_guard<std::mutex> l(mu_);
+    syslog(LOG_ERR, "%s", line.c_str());
+    if (!file_.empty()) {
+      if (FILE* f = std::fopen(file_.c_str(), "a")) {
+        std::fprintf(f, "%s ddloop mount: %s\n", IsoTime(uint64_t(time(nullptr)) * 1000000000ull).c_str(),
+                     line.c_str());
+        std::fclose(f);
+      }
+    }
+    std::fprintf(stderr, "ddloop mount: %s\n", line.c_str());
+  }
+
+ private:
+  std::string file_;
+  std::mutex mu_;
+};
+
+struct Opened {
+  std::vector<std::unique_ptr<File>> files;
+  std::unique_ptr<ChainReader> chain;
+  std::unique_ptr<CowOverlay> cow;
+};
+
+}  // namespace
+
+// Shared with attach: opens base, deltas and chain, and the COW file.
+Status OpenChain(const std::string& base, const std::vector<std::string>& deltas, const std::string& cow,
+                 const std::string& cache_size, std::function<void(const std::string&)> log, Opened* out);
+
+Status OpenChain(const std::string& base, const std::vector<std::string>& deltas, const std::string& cow,
+                 const std::string& cache_size, std::function<void(const std::string&)> log, Opened* out) {
+  Env* env = Env::Posix();
+  ChainOptions co;
+  uint64_t cache = 0;
+  if (!ParseSize(cache_size, &cache)) return InvalidArgument("--cache-size " + cache_size + ": not a size");
+  co.cache_bytes = cache;
+  co.log = std::move(log);
+  File* base_file = nullptr;
+  if (!base.empty()) {
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(base, OpenMode::kRead));
+    base_file = f.get();
+    out->files.push_back(std::move(f));
+  }
+  std::vector<File*> ds;
+  for (const std::string& d : deltas) {
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(d, OpenMode::kRead));
+    ds.push_back(f.get());
+    out->files.push_back(std::move(f));
+  }
+  DDL_ASSIGN_OR_RETURN(out->chain, ChainReader::Open(base_file, ds, co));
+  if (!cow.empty()) {
+    DDL_ASSIGN_OR_RETURN(out->cow, CowOverlay::Open(cow, out->chain.get()));
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+Status Run(const MountOptions& o) {
+  if (o.args.size() < 2) return InvalidArgument("give one or more deltafiles and then the mount point");
+  if (o.threads < 1 || o.threads > 64) return InvalidArgument("--threads must be 1 to 64");
+  std::vector<std::string> deltas(o.args.begin(), o.args.end() - 1);
+  auto logger = std::make_shared<Logger>(o.log_file);
+  Opened op;
+  DDL_RETURN_IF_ERROR(OpenChain(o.base, deltas, o.cow, o.cache_size, [logger](const std::string& l) { (*logger)(l); }, &op));
+  FuseDiskOptions fo;
+  fo.mountpoint = o.args.back();
+  fo.foreground = o.foreground;
+  fo.allow_other = o.allow_other;
+  fo.max_threads = o.threads;
+  fo.pid_file = o.pid_file;
+  fo.log = [logger](const std::string& l) { (*logger)(l); };
+  int rc = RunFuseDisk(op.chain.get(), op.cow.get(), fo);
+  if (rc != 0) return Status(rc == 3 ? Code::kIOError : Code::kInvalidArgument, fo.mountpoint + ": mount failed");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Command SetupMount(CLI::App& root) {
+  auto o = std::make_shared<MountOptions>();
+  CLI::App* app = root.add_subcommand("mount", "Show a base plus a chain of deltafiles as MOUNTPOINT/disk (FUSE)");
+  app->add_option("args", o->args, "DELTA... MOUNTPOINT")->required();
+  app->add_option("--base", o->base, "Base image or block device (omit when the first delta is a seed)");
+  app->add_option("--cow", o->cow, "Make disk writable; writes go to this sparse scratch file");
+  app->add_option("--cache-size", o->cache_size, "Decoded records kept in memory (default 64M)");
+  app->add_option("--threads", o->threads, "FUSE worker threads (default 8)");
+  app->add_option("--log", o->log_file, "Append read errors and events to this file");
+  app->add_option("--pid-file", o->pid_file, "Write the serving process's PID here once mounted");
+  app->add_flag("-f,--foreground", o->foreground, "Stay in the foreground (default: return once mounted)");
+  app->add_flag("--allow-other", o->allow_other, "Let other users read the mount (FUSE allow_other)");
+  return {app, [o] { return Run(*o); }};
+}
+
+}  // namespace ddl::cli

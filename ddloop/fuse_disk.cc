@@ -1,0 +1,186 @@
+// fuse_disk.cc - the FUSE glue of `ddloop mount`. Only translation between
+// FUSE callbacks and ChainReader/CowOverlay lives here.
+#define FUSE_USE_VERSION 312
+#include "ddloop/fuse_disk.h"
+
+#include <fuse.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace ddl::cli {
+
+namespace {
+
+constexpr const char* kDisk = "/disk";
+
+struct DiskFs {
+  ChainReader* chain;
+  CowOverlay* cow;
+  uint64_t size;
+  time_t mtime;
+  std::function<void(const std::string&)> log;
+};
+
+DiskFs* Fs() { return static_cast<DiskFs*>(fuse_get_context()->private_data); }
+
+void* DiskInit(struct fuse_conn_info* conn, struct fuse_config* cfg) {
+  cfg->kernel_cache = 1;  // all changes go through this mount: the cache stays valid
+  cfg->entry_timeout = cfg->attr_timeout = cfg->negative_timeout = 86400;
+  cfg->use_ino = 1;
+  conn->max_read = 1 << 20;  // must match the max_read mount option
+  conn->max_readahead = 1 << 20;
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  return fuse_get_context()->private_data;
+}
+
+int DiskGetattr(const char* path, struct stat* st, struct fuse_file_info*) {
+  DiskFs* fs = Fs();
+  std::memset(st, 0, sizeof *st);
+  st->st_mtime = st->st_ctime = st->st_atime = fs->mtime;
+  if (std::strcmp(path, "/") == 0) {
+    st->st_mode = S_IFDIR | 0755;
+    st->st_nlink = 2;
+    st->st_ino = 1;
+    return 0;
+  }
+  if (std::strcmp(path, kDisk) != 0) return -ENOENT;
+  st->st_mode = S_IFREG | (fs->cow ? 0644 : 0444);
+  st->st_nlink = 1;
+  st->st_ino = 2;
+  st->st_size = static_cast<off_t>(fs->size);
+  st->st_blksize = 4096;
+  st->st_blocks = static_cast<blkcnt_t>((fs->size + 511) / 512);
+  return 0;
+}
+
+int DiskReaddir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, struct fuse_file_info*,
+                enum fuse_readdir_flags) {
+  if (std::strcmp(path, "/") != 0) return -ENOENT;
+  fill(buf, ".", nullptr, 0, FUSE_FILL_DIR_PLUS);
+  fill(buf, "..", nullptr, 0, FUSE_FILL_DIR_PLUS);
+  fill(buf, "disk", nullptr, 0, FUSE_FILL_DIR_PLUS);
+  return 0;
+}
+
+int DiskOpen(const char* path, struct fuse_file_info* fi) {
+  if (std::strcmp(path, kDisk) != 0) return -ENOENT;
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && Fs()->cow == nullptr) return -EROFS;
+  fi->keep_cache = 1;
+  return 0;
+}
+
+int DiskRead(const char* path, char* buf, size_t n, off_t off, struct fuse_file_info*) {
+  if (std::strcmp(path, kDisk) != 0) return -ENOENT;
+  DiskFs* fs = Fs();
+  if (off < 0) return -EINVAL;
+  if (static_cast<uint64_t>(off) >= fs->size) return 0;
+  n = static_cast<size_t>(std::min<uint64_t>(n, fs->size - static_cast<uint64_t>(off)));
+  Status s = fs->cow ? fs->cow->Read(static_cast<uint64_t>(off), buf, n) : fs->chain->Read(static_cast<uint64_t>(off), buf, n);
+  if (!s.ok()) {
+    if (s.code() != Code::kCorruption && fs->log) fs->log("read error: " + s.message());
+    return -EIO;
+  }
+  return static_cast<int>(n);
+}
+
+int DiskWrite(const char* path, const char* buf, size_t n, off_t off, struct fuse_file_info*) {
+  if (std::strcmp(path, kDisk) != 0) return -ENOENT;
+  DiskFs* fs = Fs();
+  if (!fs->cow) return -EROFS;
+  if (off < 0 || static_cast<uint64_t>(off) >= fs->size) return -ENOSPC;
+  n = static_cast<size_t>(std::min<uint64_t>(n, fs->size - static_cast<uint64_t>(off)));
+  Status s = fs->cow->Write(static_cast<uint64_t>(off), buf, n);
+  if (!s.ok()) {
+    if (fs->log) fs->log("write error: " + s.message());
+    return -EIO;
+  }
+  return static_cast<int>(n);
+}
+
+int DiskFsync(const char*, int, struct fuse_file_info*) {
+  DiskFs* fs = Fs();
+  if (!fs->cow) return 0;
+  Status s = fs->cow->Sync();
+  if (!s.ok()) {
+    if (fs->log) fs->log("sync error: " + s.message());
+    return -EIO;
+  }
+  return 0;
+}
+
+int DiskFlush(const char* path, struct fuse_file_info* fi) { return DiskFsync(path, 0, fi); }
+
+int DiskTruncate(const char*, off_t, struct fuse_file_info*) { return -EPERM; }
+
+int DiskStatfs(const char*, struct statvfs* st) {
+  std::memset(st, 0, sizeof *st);
+  st->f_bsize = st->f_frsize = 4096;
+  st->f_blocks = (Fs()->size + 4095) / 4096;
+  st->f_files = 2;
+  st->f_namemax = 255;
+  return 0;
+}
+
+}  // namespace
+
+int RunFuseDisk(ChainReader* chain, CowOverlay* cow, const FuseDiskOptions& o) {
+  DiskFs fs{chain, cow, chain->size(), time(nullptr), o.log};
+  struct fuse_operations ops;
+  std::memset(&ops, 0, sizeof ops);
+  ops.init = DiskInit;
+  ops.getattr = DiskGetattr;
+  ops.readdir = DiskReaddir;
+  ops.open = DiskOpen;
+  ops.read = DiskRead;
+  ops.write = DiskWrite;
+  ops.fsync = DiskFsync;
+  ops.flush = DiskFlush;
+  ops.truncate = DiskTruncate;
+  ops.statfs = DiskStatfs;
+
+  std::string mopts = "fsname=ddloop,subtype=ddloop,default_permissions,max_read=1048576";
+  if (!cow) mopts += ",ro";
+  if (o.allow_other) mopts += ",allow_other";
+  const char* argv[] = {"ddloop", "-o", mopts.c_str()};
+  struct fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
+  struct fuse* f = fuse_new(&args, &ops, sizeof ops, &fs);
+  if (f == nullptr) {
+    std::fprintf(stderr, "ddloop mount: cannot set up FUSE\n");
+    return 1;
+  }
+  if (fuse_mount(f, o.mountpoint.c_str()) != 0) {
+    std::fprintf(stderr, "ddloop mount: %s: cannot mount (is /dev/fuse there, and the directory empty?)\n",
+                 o.mountpoint.c_str());
+    fuse_destroy(f);
+    return 3;
+  }
+  struct fuse_session* se = fuse_get_session(f);
+  fuse_set_signal_handlers(se);
+  if (fuse_daemonize(o.foreground ? 1 : 0) != 0) {
+    fuse_unmount(f);
+    fuse_destroy(f);
+    return 1;
+  }
+  if (!o.pid_file.empty()) {
+    if (FILE* p = std::fopen(o.pid_file.c_str(), "w")) {
+      std::fprintf(p, "%d\n", static_cast<int>(getpid()));
+      std::fclose(p);
+    }
+  }
+  struct fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(o.max_threads));
+  fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(o.max_threads));
+  int rc = fuse_loop_mt(f, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  if (cow) (void)cow->Sync();
+  fuse_remove_signal_handlers(se);
+  fuse_unmount(f);
+  fuse_destroy(f);
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace ddl::cli

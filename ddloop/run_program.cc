@@ -1,0 +1,54 @@
+// run_program.cc - posix_spawn and wait.
+#include "ddloop/run_program.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+
+extern char** environ;
+
+namespace ddl::cli {
+
+int RunProgram(const std::vector<std::string>& argv, std::string* err) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int pipefd[2] = {-1, -1};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (err && ::pipe2(pipefd, O_CLOEXEC) == 0) {
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
+  }
+  pid_t pid;
+  int r = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (pipefd[1] >= 0) ::close(pipefd[1]);
+  if (r != 0) {
+    if (pipefd[0] >= 0) ::close(pipefd[0]);
+    return 127;
+  }
+  if (pipefd[0] >= 0) {
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) err->append(buf, static_cast<size_t>(n));
+    ::close(pipefd[0]);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+std::string SelfExe() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "ddloop";
+  buf[n] = '\0';
+  return buf;
+}
+
+}  // namespace ddl::cli

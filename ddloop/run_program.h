@@ -1,0 +1,18 @@
+// run_program.h - run another program (mount(8), umount, ourselves) and
+// wait for it, without a shell.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ddl::cli {
+
+// Runs argv (argv[0] looked up in PATH) and waits. Returns its exit status
+// (128+signal if killed, 127 if it could not start); its stderr is returned
+// in *err when err is not null, else inherited.
+int RunProgram(const std::vector<std::string>& argv, std::string* err = nullptr);
+
+// The path of the running ddloop binary.
+std::string SelfExe();
+
+}  // namespace ddl::cli

@@ -15,6 +15,7 @@
 #include "ddloop/output.h"
 #include "ddloop/run_program.h"
 #include "deltafile/chain.h"
+#include "snapcore/cow_overlay.h"
 
 namespace ddl::cli {
 
@@ -67,6 +68,10 @@ Status Run(const AttachOptions& o) {
       files.push_back(std::move(f));
     }
     DDL_ASSIGN_OR_RETURN(std::unique_ptr<ChainReader> chain, ChainReader::Open(base, ds, ChainOptions()));
+    struct stat cst;
+    if (!o.cow.empty() && stat(o.cow.c_str(), &cst) == 0) {  // an existing scratch file must fit this chain
+      DDL_ASSIGN_OR_RETURN(std::unique_ptr<CowOverlay> cow, CowOverlay::Open(o.cow, chain.get()));
+    }
   }
   if (!o.mount_fs.empty() && !IsMountPoint(o.mount_fs)) {
     struct stat st;

@@ -6,25 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 requires mkfs.ext4 debugfs e2fsck
 
-SIZE=$((48 << 20))
-mkdir src && for i in 1 2 3 4; do text_file 200000 "$i" > src/doc$i.txt; done
-head -c $((4 << 20)) /dev/urandom > src/big.bin
-truncate -s $SIZE snap0.img
-mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d src snap0.img
-
-dbg() { debugfs -w -R "$1" "$2" >/dev/null 2>&1; }
-step() {  # step N: snapN.img = snap(N-1).img changed
-  cp snap$(($1 - 1)).img snap$1.img
-  case $1 in
-    1) text_file 300000 new > f && dbg "write f created.txt" snap1.img ;;
-    2) cat src/doc1.txt > f && text_file 50000 more >> f && dbg "rm doc1.txt" snap2.img && dbg "write f doc1.txt" snap2.img ;;
-    3) dbg "mv doc2.txt renamed.txt" snap3.img || dbg "ln doc2.txt renamed.txt" snap3.img; dbg "unlink doc2.txt" snap3.img ;;
-    4) dbg "rm doc3.txt" snap4.img ;;
-    5) cp src/big.bin f && head -c 300000 /dev/urandom | dd of=f bs=1 seek=2000000 conv=notrunc status=none &&
-       dbg "rm big.bin" snap5.img && dbg "write f big.bin" snap5.img ;;
-  esac
-}
-for n in 1 2 3 4 5; do step $n; done
+source "$HERE/ext4_snapshots.sh"
+make_ext4_snapshots $((48 << 20))
 for n in 1 2 3 4 5; do
   check "snapshot $n differs from $((n - 1))" sh -c "! cmp -s snap$n.img snap$((n - 1)).img"
   check "snapshot $n is a clean ext4" sh -c "e2fsck -fn snap$n.img >/dev/null 2>&1"

@@ -12,7 +12,8 @@ JOBS=$(nproc)
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config   # toolchain
-  libzstd-dev libxxhash-dev libcli11-dev libgtest-dev  # libraries
+  libzstd-dev libxxhash-dev libcli11-dev libgtest-dev libfuse3-dev  # libraries
+  fuse3 util-linux                               # fusermount3; losetup and mount for attach
   e2fsprogs groff-base time                      # demo/tests (mkfs.ext4, debugfs), man page check, peak RSS
 )
 TEST_PACKAGES=(clang-14 libclang-rt-14-dev)      # libFuzzer

@@ -53,6 +53,8 @@ Status MountFs(const std::string& dev, const std::string& dir, bool writable) {
 
 Status Run(const AttachOptions& o) {
   // Check everything we can before touching the system.
+  uint64_t cache = 0;
+  if (!ParseSize(o.cache_size, &cache)) return InvalidArgument("--cache-size " + o.cache_size + ": not a size");
   {
     std::vector<std::unique_ptr<File>> files;
     std::vector<File*> ds;

@@ -180,7 +180,8 @@ int RunFuseDisk(ChainReader* chain, CowOverlay* cow, const FuseDiskOptions& o) {
   fuse_remove_signal_handlers(se);
   fuse_unmount(f);
   fuse_destroy(f);
-  return rc == 0 ? 0 : 1;
+  // fuse_loop_mt returns the signal number when a signal ended it: a normal stop.
+  return rc >= 0 ? 0 : 1;
 }
 
 }  // namespace ddl::cli

@@ -6,9 +6,9 @@
 // The scratch file holds the volume's blocks at their own offsets (sparse),
 // then, past the volume, a bitmap of the 4 KiB blocks written, and a 4 KiB
 // trailer naming the chain target it belongs to (identity, size, checksum).
-// Sync() makes written data durable, then the bitmap pages it dirtied, then
-// the trailer, so after a crash every block whose write was synced reads
-// back. Reopening the file over the same chain continues where it stopped;
+// The trailer is written once, when the file is created. Sync() makes
+// written data durable, then the bitmap pages it dirtied, so after a crash
+// every block whose write was synced reads back. Reopening the file over the same chain continues where it stopped;
 // over another chain it is refused. Thread-safe.
 #pragma once
 

@@ -47,7 +47,7 @@ def cmd_fio_run(a):
     # fio may print notes before the JSON document.
     d = json.loads(text[text.index("{"):])
     r = d["jobs"][0]["read"]
-    pct = r.get("clat_ns", {}).get("percentiles", {})
+    pct = r.get("clat_ns", {}).get("percentile", {})
     print(json.dumps({
         "bw_bytes": r["bw_bytes"], "iops": r["iops"], "ios": r["total_ios"], "io_bytes": r["io_bytes"],
         "runtime_ms": r["runtime"], "lat_mean_us": r["lat_ns"]["mean"] / 1000.0,
@@ -83,7 +83,7 @@ def cmd_report(a):
     runs = [json.loads(line) for line in open(a.runs) if line.strip()]
     size = int(meta["size"])
     chain = int(meta["chain"])
-    configs = meta["configs"]  # [[key, label, group], ...] in table order
+    configs = meta["configs"]  # [[key, label], ...] in table order; keys knob-* go to the knob table
 
     def rows(cfg, test):
         return [r for r in runs if r["config"] == cfg and r["test"] == test]
@@ -108,7 +108,8 @@ def cmd_report(a):
             s["mount_s"] = _med([r["mount_s"] for r in both])
         return s
 
-    S = {c[0]: summary(c[0]) for c in configs}
+    labels = {c[0]: c[1] for c in configs}
+    S = {k: summary(k) for k in labels}
     o = []
     w = o.append
     w("## Mount read run %s — %s image, %d-delta chain, seed %s (`bench-mount.sh`)" % (
@@ -152,24 +153,31 @@ def cmd_report(a):
       "mount (median)." % (meta["fio_version"].replace("fio-", ""), _human(size), meta["runtime"],
                            meta["seed"], meta["repeat"]))
     w("")
-    w("### First read of the target volume")
-    w("")
-    w("| reader | seq 1M MB/s | rand 4K IOPS | rand mean lat µs | rand p99 µs | peak RSS MiB (seq / rand) "
-      "| CPU s (seq / rand) | mount s | seq runs MB/s | rand runs IOPS |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
-
     def f1(x, fmt="%.1f"):
         return "—" if x is None else fmt % x
 
-    for key, label, group in configs:
-        s = S[key]
-        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            label, f1(s.get("seq_mbs"), "%.0f"), f1(s.get("iops"), "%.0f"), f1(s.get("lat"), "%.0f"),
-            f1(s.get("p99"), "%.0f"),
-            "%s / %s" % (f1(s.get("hwm_seq")), f1(s.get("hwm_rand"))) if "hwm_seq" in s else "—",
-            "%s / %s" % (f1(s.get("cpu_seq"), "%.2f"), f1(s.get("cpu_rand"), "%.2f")) if "cpu_seq" in s else "—",
-            f1(s.get("mount_s"), "%.2f"), s.get("seq_runs", ""), s.get("rand_runs", "")))
+    def table(keys):
+        w("| reader | seq 1M MB/s | rand 4K IOPS | rand mean lat µs | rand p99 µs | peak RSS MiB (seq / rand) "
+          "| CPU s (seq / rand) | mount s | seq runs MB/s | rand runs IOPS |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+        for key in keys:
+            s = S[key]
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                labels[key], f1(s.get("seq_mbs"), "%.0f"), f1(s.get("iops"), "%.0f"), f1(s.get("lat"), "%.0f"),
+                f1(s.get("p99"), "%.0f"),
+                "%s / %s" % (f1(s.get("hwm_seq")), f1(s.get("hwm_rand"))) if "hwm_seq" in s else "—",
+                "%s / %s" % (f1(s.get("cpu_seq"), "%.2f"), f1(s.get("cpu_rand"), "%.2f")) if "cpu_seq" in s
+                else "—", f1(s.get("mount_s"), "%.2f"), s.get("seq_runs", ""), s.get("rand_runs", "")))
+        w("")
+
+    w("### First read of the target volume")
     w("")
+    table([k for k in labels if not k.startswith("knob-")])
+    knobs = [k for k in labels if k.startswith("knob-")]
+    if knobs:
+        w("### Tuning knobs (%d-delta chain; first row is the default, `--threads 8 --cache-size 64M`)" % chain)
+        w("")
+        table(["chainN"] + knobs)
     w("### Goals")
     w("")
     dl, d1, bf = S["chainN"], S["chain1"], S["bindfs"]

@@ -85,7 +85,7 @@ Result<Attachment> NewAttachment() {
 
 Status SaveAttachment(const Attachment& a) {
   std::ostringstream o;
-  o << "id " << a.id << "\nloop " << a.loop << "\nfs_mount " << a.fs_mount << "\nbase " << a.base << "\ncow " << a.cow
+  o << "id " << a.id << "\nkind " << a.kind << "\nloop " << a.loop << "\nfs_mount " << a.fs_mount << "\nbase " << a.base << "\ncow " << a.cow
     << "\npid " << a.pid << "\ncreated " << a.created << "\n";
   for (const auto& d : a.deltas) o << "delta " << d << "\n";
   return WriteFileAtomic(Env::Posix(), a.dir + "/state", o.str());
@@ -101,6 +101,7 @@ static bool LoadAttachment(const std::string& dir, Attachment* a) {
     std::string k = line.substr(0, sp), v = sp == std::string::npos ? "" : line.substr(sp + 1);
     if (k == "id") a->id = v;
     else if (k == "loop") a->loop = v;
+    else if (k == "kind") a->kind = v;
     else if (k == "fs_mount") a->fs_mount = v;
     else if (k == "base") a->base = v;
     else if (k == "cow") a->cow = v;
@@ -143,6 +144,7 @@ Result<Attachment> FindAttachment(const std::string& what) {
 #include <cerrno>
 #include <cstring>
 
+#include "ddloop/kernel_device.h"
 #include "ddloop/loop_device.h"
 
 namespace ddl::cli {
@@ -159,7 +161,12 @@ Status Teardown(const Attachment& a, bool force, std::vector<std::string>* steps
       steps->push_back("unmounted " + a.fs_mount);
     }
   }
-  if (!a.loop.empty() && LoopBackingFile(a.loop).rfind(a.dir, 0) == 0) {
+  if (a.kernel()) {
+    if (!a.loop.empty()) {
+      DDL_RETURN_IF_ERROR(KernelDetach(a.loop));
+      steps->push_back("removed " + a.loop);
+    }
+  } else if (!a.loop.empty() && LoopBackingFile(a.loop).rfind(a.dir, 0) == 0) {
     DDL_RETURN_IF_ERROR(LoopDetach(a.loop));
     steps->push_back("released " + a.loop);
   }

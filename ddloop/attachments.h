@@ -17,7 +17,8 @@ namespace ddl::cli {
 struct Attachment {
   std::string id;
   std::string dir;       // /run/ddloop/<id>
-  std::string loop;      // /dev/loopN, or "" before it was bound
+  std::string kind = "fuse";  // "fuse" (FUSE + loop) or "kernel" (ddloop.ko)
+  std::string loop;      // the device: /dev/loopN or /dev/ddloopN; "" before it exists
   std::string fs_mount;  // --mount-fs DIR, or ""
   std::string base;
   std::string cow;
@@ -26,6 +27,7 @@ struct Attachment {
   uint64_t created = 0;  // unix seconds
 
   std::string FuseMount() const { return dir + "/mnt"; }
+  bool kernel() const { return kind == "kernel"; }
   bool ServerAlive() const;
   bool FuseMounted() const;
   bool FsMounted() const;

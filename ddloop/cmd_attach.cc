@@ -11,6 +11,7 @@
 
 #include "ddloop/attachments.h"
 #include "ddloop/command.h"
+#include "ddloop/kernel_device.h"
 #include "ddloop/loop_device.h"
 #include "ddloop/output.h"
 #include "ddloop/run_program.h"
@@ -27,6 +28,8 @@ struct AttachOptions {
   std::string cow;
   std::string mount_fs;
   std::string cache_size = "64M";
+  bool kernel = false;
+  bool fuse = false;
   bool json = false;
 };
 
@@ -83,7 +86,19 @@ Status Run(const AttachOptions& o) {
     return InvalidArgument(o.mount_fs + ": something is already mounted there");
   }
 
+  // Which path: the kernel driver when it is there (read-only), else FUSE.
+  if (o.kernel && o.fuse) return InvalidArgument("--kernel and --fuse exclude each other");
+  if (o.kernel && !o.cow.empty()) return InvalidArgument("--cow needs the FUSE path: the kernel driver is read-only");
+  if (o.kernel && !KernelDriverAvailable())
+    return IOError("/dev/ddloop-control: missing: load the kernel driver (modprobe ddloop; see kernel/README)");
+  const bool use_kernel = o.kernel || (!o.fuse && o.cow.empty() && KernelDriverAvailable());
+  const std::string why = use_kernel ? "using the kernel driver (/dev/ddloop-control)"
+                          : o.fuse   ? "using FUSE + loop (--fuse)"
+                          : !o.cow.empty() ? "using FUSE + loop (--cow needs it)"
+                                           : "using FUSE + loop (no /dev/ddloop-control)";
+
   DDL_ASSIGN_OR_RETURN(Attachment a, NewAttachment());
+  a.kind = use_kernel ? "kernel" : "fuse";
   a.base = Abs(o.base);
   a.cow = Abs(o.cow);
   for (const auto& d : o.deltas) a.deltas.push_back(Abs(d));
@@ -95,6 +110,12 @@ Status Run(const AttachOptions& o) {
   };
   DDL_RETURN_IF_ERROR(SaveAttachment(a));
 
+  if (use_kernel) {
+    auto dev = KernelAttach(a.base, a.deltas, cache);
+    if (!dev.ok()) return fail(dev.status());
+    a.loop = *dev;
+    DDL_RETURN_IF_ERROR(SaveAttachment(a));
+  } else {
   std::vector<std::string> argv = {SelfExe(), "mount", "--log", a.dir + "/log", "--pid-file", a.dir + "/pid",
                                    "--cache-size", o.cache_size};
   if (!o.base.empty()) argv.insert(argv.end(), {"--base", a.base});
@@ -119,6 +140,7 @@ Status Run(const AttachOptions& o) {
   if (!loop.ok()) return fail(loop.status());
   a.loop = *loop;
   DDL_RETURN_IF_ERROR(SaveAttachment(a));
+  }
   if (!o.mount_fs.empty()) {
     Status s = MountFs(a.loop, o.mount_fs, !o.cow.empty());
     if (!s.ok()) return fail(s);
@@ -127,9 +149,10 @@ Status Run(const AttachOptions& o) {
     if (realpath(o.mount_fs.c_str(), buf)) a.fs_mount = buf;
     DDL_RETURN_IF_ERROR(SaveAttachment(a));
   }
+  if (!o.json) std::fprintf(stderr, "ddloop attach: %s\n", why.c_str());
   if (o.json) {
     Json j;
-    j.Str("id", a.id).Str("device", a.loop).Str("fs_mount", a.fs_mount).Str("fuse_mount", a.FuseMount())
+    j.Str("id", a.id).Str("kind", a.kind).Str("device", a.loop).Str("fs_mount", a.fs_mount).Str("fuse_mount", a.FuseMount())
         .Num("pid", static_cast<uint64_t>(a.pid)).Bool("writable", !o.cow.empty());
     std::printf("%s\n", j.Dump().c_str());
   } else {
@@ -148,6 +171,8 @@ Command SetupAttach(CLI::App& root) {
   app->add_option("--cow", o->cow, "Make the device writable; writes go to this sparse scratch file");
   app->add_option("--mount-fs", o->mount_fs, "Also mount the filesystem on the device here (read-only unless --cow)");
   app->add_option("--cache-size", o->cache_size, "Decoded records kept in memory (default 64M)");
+  app->add_flag("--kernel", o->kernel, "Use the kernel driver (/dev/ddloopN); fail if it is not loaded");
+  app->add_flag("--fuse", o->fuse, "Use FUSE + a loop device even when the kernel driver is loaded");
   app->add_flag("--json", o->json, "Print a JSON object instead of the device name");
   return {app, [o] { return Run(*o); }};
 }

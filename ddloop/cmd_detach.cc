@@ -5,6 +5,7 @@
 
 #include "ddloop/attachments.h"
 #include "ddloop/command.h"
+#include "ddloop/kernel_device.h"
 
 namespace ddl::cli {
 
@@ -24,8 +25,14 @@ Status Run(const DetachOptions& o) {
   } else {
     if (o.what.empty()) return InvalidArgument("give a device, a mount directory or an id (or --all)");
     for (const auto& w : o.what) {
-      DDL_ASSIGN_OR_RETURN(Attachment a, FindAttachment(w));
-      targets.push_back(a);
+      auto a = FindAttachment(w);
+      if (!a.ok() && IsKernelDevice(w)) {  // a kernel device with no record here
+        DDL_RETURN_IF_ERROR(KernelDetach(w));
+        if (!o.quiet) std::printf("detached %s\n", w.c_str());
+        continue;
+      }
+      if (!a.ok()) return a.status();
+      targets.push_back(*a);
     }
   }
   for (const Attachment& a : targets) {

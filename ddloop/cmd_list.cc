@@ -1,9 +1,12 @@
 // cmd_list.cc - `ddloop list`: what ddloop has attached, and its health.
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 
 #include "ddloop/attachments.h"
 #include "ddloop/command.h"
+#include "ddloop/kernel_device.h"
 #include "ddloop/output.h"
 
 namespace ddl::cli {
@@ -14,8 +17,14 @@ struct ListOptions {
   bool json = false;
 };
 
+bool Healthy(const Attachment& a) {
+  if (a.kernel()) return access(("/sys/block/" + a.loop.substr(a.loop.rfind('/') + 1)).c_str(), F_OK) == 0;
+  return a.ServerAlive() && a.FuseMounted();
+}
+
 std::string Health(const Attachment& a) {
-  if (a.ServerAlive() && a.FuseMounted()) return "ok";
+  if (Healthy(a)) return "ok";
+  if (a.kernel()) return "stale (device gone: ddloop detach " + a.id + ")";
   return "stale (server gone: ddloop detach " + a.id + ")";
 }
 
@@ -30,7 +39,7 @@ Status Run(const ListOptions& o) {
       deltas += "]";
       Json j;
       j.Str("id", a.id).Str("device", a.loop).Str("fs_mount", a.fs_mount).Str("base", a.base).Str("cow", a.cow)
-          .Num("pid", static_cast<uint64_t>(a.pid)).Bool("ok", a.ServerAlive() && a.FuseMounted())
+          .Str("kind", a.kind).Num("pid", static_cast<uint64_t>(a.pid)).Bool("ok", Healthy(a))
           .Str("created", IsoTime(a.created * 1000000000ull));
       std::string obj = j.Dump();
       obj.insert(obj.size() - 1, ", \"deltas\": " + deltas);
@@ -39,17 +48,26 @@ Status Run(const ListOptions& o) {
     std::printf("]\n");
     return Status::Ok();
   }
-  if (all.empty()) {
+  std::vector<KernelDeviceInfo> orphans;  // kernel devices with no record here
+  for (const KernelDeviceInfo& k : KernelDevices()) {
+    bool known = false;
+    for (const Attachment& a : all) known |= a.loop == k.dev;
+    if (!known) orphans.push_back(k);
+  }
+  if (all.empty() && orphans.empty()) {
     std::printf("nothing attached\n");
     return Status::Ok();
   }
-  std::printf("%-13s %-12s %-5s %-24s %s\n", "ID", "DEVICE", "MODE", "MOUNTED ON", "DELTAS");
+  std::printf("%-13s %-12s %-6s %-24s %s\n", "ID", "DEVICE", "MODE", "MOUNTED ON", "DELTAS");
   for (const Attachment& a : all) {
     std::string last = a.deltas.empty() ? "" : a.deltas.back();
-    std::printf("%-13s %-12s %-5s %-24s %zu (last %s)  %s\n", a.id.c_str(), a.loop.empty() ? "-" : a.loop.c_str(),
-                a.cow.empty() ? "ro" : "cow", a.fs_mount.empty() ? "-" : a.fs_mount.c_str(), a.deltas.size(),
+    std::printf("%-13s %-12s %-6s %-24s %zu (last %s)  %s\n", a.id.c_str(), a.loop.empty() ? "-" : a.loop.c_str(),
+                a.kernel() ? "kernel" : a.cow.empty() ? "ro" : "cow", a.fs_mount.empty() ? "-" : a.fs_mount.c_str(), a.deltas.size(),
                 last.c_str(), Health(a).c_str());
   }
+  for (const KernelDeviceInfo& k : orphans)
+    std::printf("%-13s %-12s %-6s %-24s %u (attached elsewhere)  %s\n", "-", k.dev.c_str(), "kernel", "-", k.ndeltas,
+                k.io_errors ? (std::to_string(k.io_errors) + " I/O errors").c_str() : "ok");
   return Status::Ok();
 }
 

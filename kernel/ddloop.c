@@ -24,7 +24,7 @@
 #include <linux/blkdev.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/hash.h>
+#include <linux/hashtable.h>
 #include <linux/idr.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -34,6 +34,7 @@
 #include <linux/vmalloc.h>
 #include <linux/xxhash.h>
 #include <linux/zstd.h>
+#include <asm/unaligned.h>
 
 #include "deltafile/deltafile_format.h"
 #include "ddloop_uapi.h"

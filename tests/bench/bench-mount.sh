@@ -7,7 +7,7 @@
 # of free disk, and tens of minutes at 1 GiB / 100 deltas. See README.md here.
 #
 # Usage: tests/bench/bench-mount.sh [--size 1G] [--chain 100] [--repeat 3]
-#          [--runtime 20] [--workdir DIR] [--seed N] [--no-knobs]
+#          [--rand-io SIZE/4] [--runtime 20] [--workdir DIR] [--seed N] [--no-knobs]
 #          [--ddloop PATH] [--no-build] [--no-append] [--results FILE] [--keep]
 set -euo pipefail
 
@@ -25,6 +25,7 @@ WORKDIR="$BENCH_DIR/work"
 SEED=1
 REPEAT=3
 RUNTIME=20
+RAND_IO_ARG=""
 THREADS=2
 KNOBS=1
 DDLOOP=""
@@ -42,12 +43,15 @@ Options:
   --chain N         deltas in the long chain (default 100)
   --fraction F      share of the image each delta rewrites (default 0.002 = 0.2%)
   --repeat N        runs of each measurement, fresh mount each; median reported (default 3)
-  --runtime S       seconds of each random-read run (fio --runtime; default 20)
+  --rand-io N       bytes each random-read run reads (fio --io_size; distinct 4K
+                    blocks, no block twice; default a quarter of --size)
+  --runtime S       time limit of each random-read run (fio --runtime; default 20)
   --workdir DIR     scratch space (default tests/bench/work, git-ignored);
                     a run-PID subdirectory is made there and removed at exit
   --seed N          RNG seed for the data, the changes and fio (default 1)
   --threads N       ddloop create/apply --threads while building the chain (default 2)
-  --no-knobs        skip the tuning-knob runs (--threads 1, --cache-size 16M / 256M)
+  --no-knobs        skip the tuning-knob runs on the long chain (--threads 1,
+                    --cache-size 16M / 256M, the FUSE mount's read_ahead_kb at 1024)
   --ddloop PATH     ddloop binary (default build/ddloop/ddloop, built first)
   --no-build        do not run cmake/ninja before the bench
   --no-append       print the Markdown section only; do not append it to RESULTS.md
@@ -63,6 +67,7 @@ while (($#)); do
     --fraction) FRACTION=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
     --runtime) RUNTIME=$2; shift 2 ;;
+    --rand-io) RAND_IO_ARG=$2; shift 2 ;;
     --workdir) WORKDIR=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
@@ -86,6 +91,12 @@ SIZE=$(numfmt --from=iec "${SIZE_ARG%iB}") || die "--size $SIZE_ARG: not a size"
 ((CHAIN >= 2)) || die "--chain must be at least 2"
 ((REPEAT >= 1)) || die "--repeat must be at least 1"
 ((RUNTIME >= 1)) || die "--runtime must be at least 1"
+if [[ -n $RAND_IO_ARG ]]; then
+  RAND_IO=$(numfmt --from=iec "${RAND_IO_ARG%iB}") || die "--rand-io $RAND_IO_ARG: not a size"
+else
+  RAND_IO=$((SIZE / 4))
+fi
+((RAND_IO >= 4096 && RAND_IO <= SIZE)) || die "--rand-io must be 4K to --size"
 ((EUID == 0)) || die "needs root (FUSE mounts, /proc/sys/vm/drop_caches)"
 [[ -e /dev/fuse ]] || die "/dev/fuse is missing"
 
@@ -234,6 +245,7 @@ sync
 
 # ---------------------------------------------------------------- 3. reads
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+warm() { cat "$@" >/dev/null; }
 wait_gone() {  # wait_gone PID: the server exits shortly after its unmount
   local i
   for ((i = 0; i < 200; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
@@ -245,42 +257,51 @@ fuse_ra() {  # read_ahead_kb of the FUSE mount's backing_dev_info
   dev=$(mountpoint -d "$MNT" 2>/dev/null) || return 0
   [[ -r /sys/class/bdi/$dev/read_ahead_kb ]] && cat "/sys/class/bdi/$dev/read_ahead_kb"
 }
+# Sectors read from the disk that holds the run directory (whole-disk counter:
+# anything else reading that disk in the meantime is counted too).
+DISK_DEV=$(basename "$(findmnt -no SOURCE -T "$RUN" | head -1)")
+DISK_STAT=/sys/class/block/$DISK_DEV/stat
+[[ -r $DISK_STAT ]] || DISK_STAT=""
+disk_read_sectors() { if [[ -n $DISK_STAT ]]; then awk '{print $3}' "$DISK_STAT"; else echo 0; fi; }
 
 fio_args() {  # fio_args seq|rand FILE
+  # --invalidate=0: fio must not drop the file's page cache itself (the warm
+  # runs rely on it; the cold runs drop every cache just before).
   local common=(--name="$1" --filename="$2" --readonly --ioengine=psync --direct=0 --numjobs=1
-    --size="$SIZE" --output-format=json)
+    --size="$SIZE" --invalidate=0 --output-format=json)
   if [[ $1 == seq ]]; then
     printf '%s\n' "${common[@]}" --rw=read --bs=1M
   else
-    printf '%s\n' "${common[@]}" --rw=randread --bs=4k --runtime="$RUNTIME" --time_based --randseed="$SEED"
+    printf '%s\n' "${common[@]}" --rw=randread --bs=4k --io_size="$RAND_IO" --runtime="$RUNTIME" --randseed="$SEED"
   fi
 }
 
-# one_run CONFIG TEST REP: mounts what CONFIG reads, drops the caches, runs
-# fio, reads the server's VmHWM and CPU time, unmounts; appends a JSON line.
+# one_run CONFIG TEST CACHE REP: mounts what CONFIG reads (fresh mount), makes
+# the backing files cold (drop_caches) or warm (read once), runs fio, reads the
+# server's VmHWM and CPU time, unmounts; appends one JSON line to $RUNS.
 one_run() {
-  local cfg=$1 test=$2 rep=$3 file extra="" t0 t1 pid hwm cpu
-  local -a mopts=()
+  local cfg=$1 test=$2 cache=$3 rep=$4 file extra="" t0 t1 pid="" hwm cpu i
+  local -a mopts=() backing=()
   case $cfg in
-    direct) file=$TARGET ;;
+    direct) file=$TARGET; backing=("$TARGET") ;;
     bindfs)
       bindfs -o ro "$TDIR" "$MNT"
-      file=$MNT/target.img ;;
+      file=$MNT/target.img; backing=("$TARGET") ;;
     chain1|chainN|knob-*)
       case $cfg in
         knob-threads1) mopts=(--threads 1) ;;
         knob-cache16M) mopts=(--cache-size 16M) ;;
         knob-cache256M) mopts=(--cache-size 256M) ;;
+        knob-ra1M) ;;  # default options; read_ahead_kb set after the mount
       esac
-      local -a ds
-      if [[ $cfg == chain1 ]]; then ds=("$ONE"); else ds=("${CHAIN_FILES[@]}"); fi
+      if [[ $cfg == chain1 ]]; then backing=("$BASE" "$ONE"); else backing=("$BASE" "${CHAIN_FILES[@]}"); fi
       rm -f "$RUN/mount.pid"
-      drop_caches
+      if [[ $cache == cold ]]; then drop_caches; fi
       t0=$(date +%s%N)
-      "$DDLOOP" mount --base "$BASE" --pid-file "$RUN/mount.pid" "${mopts[@]}" "${ds[@]}" "$MNT" 2>>"$RUN/mount.log" ||
-        { cat "$RUN/mount.log" >&2; die "ddloop mount failed ($cfg)"; }
+      "$DDLOOP" mount --base "$BASE" --pid-file "$RUN/mount.pid" "${mopts[@]}" "${backing[@]:1}" "$MNT" \
+        2>>"$RUN/mount.log" || { cat "$RUN/mount.log" >&2; die "ddloop mount failed ($cfg)"; }
       t1=$(date +%s%N)
-      local i=0
+      i=0
       while [[ ! -s $RUN/mount.pid ]] && ((i++ < 100)); do sleep 0.05; done
       pid=$(cat "$RUN/mount.pid" 2>/dev/null) || die "no pid file from ddloop mount"
       extra=$(printf ', "mount_s": %s' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')")
@@ -289,50 +310,62 @@ one_run() {
   esac
   if [[ $cfg != direct ]]; then
     mountpoint -q "$MNT" || die "$cfg: $MNT is not mounted"
-    FUSE_RA=$(fuse_ra)
+    if [[ $cfg == knob-ra1M ]]; then
+      echo 1024 >"/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb" || die "cannot set the FUSE mount's read_ahead_kb"
+    else
+      FUSE_RA=$(fuse_ra)
+    fi
   fi
-  drop_caches
+  if [[ $cache == cold ]]; then drop_caches; else warm "${backing[@]}"; sync; fi
   mapfile -t args < <(fio_args "$test" "$file")
+  local s0 s1
+  s0=$(disk_read_sectors)
   if ! fio "${args[@]}" >"$RUN/fio.json" 2>"$RUN/fio.err"; then
     cat "$RUN/fio.err" "$RUN/fio.json" >&2
-    die "fio failed ($cfg $test)"
+    die "fio failed ($cfg $test $cache)"
   fi
-  if [[ -n ${pid:-} ]]; then
+  s1=$(disk_read_sectors)
+  extra+=$(printf ', "disk_mib": %s' "$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.1f", (b - a) * 512 / 1048576 }')")
+  if [[ -n $pid ]]; then
     hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
     cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat")
     extra+=$(printf ', "hwm_kib": %s, "cpu_s": %s' "$hwm" "$cpu")
   fi
-  [[ -n $FUSE_RA ]] && extra+=$(printf ', "fuse_ra_kb": %s' "$FUSE_RA")
   if [[ $cfg != direct ]]; then
     umount "$MNT" || die "umount $MNT failed ($cfg)"
-    [[ -n ${pid:-} ]] && wait_gone "$pid"
+    if [[ -n $pid ]]; then wait_gone "$pid"; fi
   fi
   local res
   res=$(python3 "$MHELPERS" fio-run "$RUN/fio.json")
-  printf '{"config": "%s", "test": "%s", "rep": %d%s, %s\n' "$cfg" "$test" "$rep" "$extra" "${res#\{}" >>"$RUNS"
-  log "$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("%-15s %-4s run %d: %8.1f MB/s %8.0f IOPS lat %7.0f us%s" % (r["config"], r["test"], r["rep"], r["bw_bytes"]/1e6, r["iops"], r["lat_mean_us"], ("  rss %.1f MiB cpu %.2f s mount %.2f s" % (r["hwm_kib"]/1024, r["cpu_s"], r["mount_s"])) if "hwm_kib" in r else ""))' "$(tail -1 "$RUNS")")"
+  printf '{"config": "%s", "test": "%s", "cache": "%s", "rep": %d%s, %s\n' "$cfg" "$test" "$cache" "$rep" \
+    "$extra" "${res#\{}" >>"$RUNS"
+  log "$(python3 "$MHELPERS" run-line "$(tail -1 "$RUNS")")"
 }
 
 CONFIGS=(chain1 chainN direct bindfs)
-if ((KNOBS)); then CONFIGS+=(knob-threads1 knob-cache16M knob-cache256M); fi
-log "reads: ${CONFIGS[*]} x seq/rand, $REPEAT runs each (fresh mount, caches dropped)"
+if ((KNOBS)); then CONFIGS+=(knob-threads1 knob-cache16M knob-cache256M knob-ra1M); fi
+log "reads: ${CONFIGS[*]} x seq/rand x cold/warm, $REPEAT runs each (fresh mount each)"
 # Repeats outermost, so slow drift on a shared machine spreads over every reader.
 for ((rep = 1; rep <= REPEAT; rep++)); do
   for cfg in "${CONFIGS[@]}"; do
-    for test in seq rand; do
-      one_run "$cfg" "$test" "$rep"
+    for cache in cold warm; do
+      for test in seq rand; do
+        one_run "$cfg" "$test" "$cache" "$rep"
+      done
     done
   done
 done
 meta load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta fuse_ra_kb "${FUSE_RA:-unknown}"
+meta rand_io "$RAND_IO"
 {
   printf '[["chain1", "ddloop mount, 1-delta chain"], ["chainN", "ddloop mount, %d-delta chain"], ' "$CHAIN"
   printf '["direct", "target file, direct (no FUSE)"], ["bindfs", "target file via bindfs"]'
   if ((KNOBS)); then
     printf ', ["knob-threads1", "%d-delta chain, --threads 1"], ' "$CHAIN"
     printf '["knob-cache16M", "%d-delta chain, --cache-size 16M"], ' "$CHAIN"
-    printf '["knob-cache256M", "%d-delta chain, --cache-size 256M"]' "$CHAIN"
+    printf '["knob-cache256M", "%d-delta chain, --cache-size 256M"], ' "$CHAIN"
+    printf '["knob-ra1M", "%d-delta chain, FUSE bdi read_ahead_kb 1024"]' "$CHAIN"
   fi
   printf ']\n'
 } >"$RUN/configs.json"

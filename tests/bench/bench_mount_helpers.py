@@ -10,6 +10,7 @@ Subcommands (deterministic for a given --seed):
                               straight into IMG; prints one JSON line
   fio-run FIO_JSON            one line of JSON from fio's --output-format=json
   chain-stats                 totals of `ddloop info --json` lines read on stdin
+  run-line JSON               one progress line for a run
   report META RUNS            the Markdown section for RESULTS.md
 """
 import argparse
@@ -71,8 +72,18 @@ def cmd_chain_stats(a):
 
 
 def _med(xs):
-    xs = sorted(xs)
-    return xs[(len(xs) - 1) // 2] if xs else None  # lower median for even counts, as the other bench
+    xs = sorted(x for x in xs if x is not None)
+    return xs[(len(xs) - 1) // 2] if xs else None  # lower median for even counts
+
+
+def cmd_run_line(a):
+    r = json.loads(a.json)
+    extra = ""
+    if "hwm_kib" in r:
+        extra = "  rss %.1f MiB cpu %.2f s mount %.2f s" % (r["hwm_kib"] / 1024, r["cpu_s"], r["mount_s"])
+    print("%-15s %-4s %-4s run %d: %8.1f MB/s %8.0f IOPS lat %7.0f us disk %7.1f MiB%s" % (
+        r["config"], r["test"], r["cache"], r["rep"], r["bw_bytes"] / 1e6, r["iops"], r["lat_mean_us"],
+        r.get("disk_mib", 0), extra))
 
 
 def cmd_report(a):
@@ -83,33 +94,41 @@ def cmd_report(a):
     runs = [json.loads(line) for line in open(a.runs) if line.strip()]
     size = int(meta["size"])
     chain = int(meta["chain"])
-    configs = meta["configs"]  # [[key, label], ...] in table order; keys knob-* go to the knob table
+    labels = {k: v for k, v in meta["configs"]}  # table order; keys knob-* go to the knob table
 
-    def rows(cfg, test):
-        return [r for r in runs if r["config"] == cfg and r["test"] == test]
-
-    def summary(cfg):
+    def summary(cfg, cache):
         s = {}
-        seq, rnd = rows(cfg, "seq"), rows(cfg, "rand")
+        seq = [r for r in runs if r["config"] == cfg and r["cache"] == cache and r["test"] == "seq"]
+        rnd = [r for r in runs if r["config"] == cfg and r["cache"] == cache and r["test"] == "rand"]
         if seq:
             s["seq_mbs"] = _med([r["bw_bytes"] / 1e6 for r in seq])
             s["seq_runs"] = ",".join("%.0f" % (r["bw_bytes"] / 1e6) for r in seq)
+            s["disk_seq"] = _med([r.get("disk_mib") for r in seq])
         if rnd:
             s["iops"] = _med([r["iops"] for r in rnd])
             s["lat"] = _med([r["lat_mean_us"] for r in rnd])
             s["p99"] = _med([r["p99_us"] for r in rnd])
             s["rand_runs"] = ",".join("%.0f" % r["iops"] for r in rnd)
-        both = seq + rnd
-        if both and "hwm_kib" in both[0]:
-            s["hwm_seq"] = max(r["hwm_kib"] for r in seq) / 1024 if seq else None
-            s["hwm_rand"] = max(r["hwm_kib"] for r in rnd) / 1024 if rnd else None
-            s["cpu_seq"] = _med([r["cpu_s"] for r in seq]) if seq else None
-            s["cpu_rand"] = _med([r["cpu_s"] for r in rnd]) if rnd else None
-            s["mount_s"] = _med([r["mount_s"] for r in both])
+            s["disk_rand"] = _med([r.get("disk_mib") for r in rnd])
+            s["rand_mib"] = _med([r["io_bytes"] / 1048576 for r in rnd])
+        if seq and rnd and "hwm_kib" in seq[0]:
+            s["hwm"] = max(r["hwm_kib"] for r in seq + rnd) / 1024
+            s["hwm_seq"] = max(r["hwm_kib"] for r in seq) / 1024
+            s["hwm_rand"] = max(r["hwm_kib"] for r in rnd) / 1024
+            s["cpu_seq"] = _med([r["cpu_s"] for r in seq])
+            s["cpu_rand"] = _med([r["cpu_s"] for r in rnd])
+            s["mount_s"] = _med([r["mount_s"] for r in seq + rnd])
         return s
 
-    labels = {c[0]: c[1] for c in configs}
-    S = {k: summary(k) for k in labels}
+    C = {k: summary(k, "cold") for k in labels}
+    W = {k: summary(k, "warm") for k in labels}
+
+    def f(x, fmt="%.1f"):
+        return "—" if x is None else fmt % x
+
+    def pair(s, a, b, fmt="%.1f"):
+        return "%s / %s" % (f(s.get(a), fmt), f(s.get(b), fmt)) if a in s else "—"
+
     o = []
     w = o.append
     w("## Mount read run %s — %s image, %d-delta chain, seed %s (`bench-mount.sh`)" % (
@@ -125,81 +144,99 @@ def cmd_report(a):
     g = meta["gen"]
     w("- Base: %s ext4 image (`mkfs.ext4 -d`, as in bench-create-apply.sh) holding %d generated files, %s "
       "(log text, base64 and random bytes), fully allocated" % (_human(size), g["files"], _human(g["bytes"])))
-    ev = meta["evolve"]
-    cs = meta["chain_stats"]
-    one = meta["one_stats"]
-    d = meta["diff"]
-    w("- Chain: %d deltas (`ddloop create --base PREV NEXT`, 4K chunks, level 3), each made by %d random "
+    ev, cs, one, d = meta["evolve"], meta["chain_stats"], meta["one_stats"], meta["diff"]
+    w("- Chain: %d deltas (`ddloop create --base PREV NEXT`, default 4K chunks, level 3), each made by %d random "
       "4 KiB and %d random 64 KiB writes (4K-aligned; generated log/base64/random data) = %s, %.2f%% of the "
-      "image; the %d deltas total %s in %d records (mean data record %s); the 1-delta chain "
-      "(`--base BASE FINAL`) is %s in %d records (mean data record %s, records are runs of adjacent changed "
-      "chunks up to %s)" % (
-          chain, ev["writes_4k"], ev["writes_64k"], _human(ev["bytes"]), 100.0 * ev["bytes"] / size, chain,
+      "image; together %s in %d records (mean DATA record %s). The 1-delta chain (`create --base BASE FINAL`) "
+      "is %s in %d records (mean DATA record %s; a record is a run of adjacent changed chunks, at most %s)" % (
+          chain, ev["writes_4k"], ev["writes_64k"], _human(ev["bytes"]), 100.0 * ev["bytes"] / size,
           _human(cs["file_size"]), cs["records"], _human(cs["mean_data_record"]), _human(one["file_size"]),
           one["records"], _human(one["mean_data_record"]), _human(one["frame_max"])))
     w("- Final state: **%d of %d 4K blocks differ from the base (%.2f%%, %s)**; the fully applied target "
       "(`ddloop apply` of all %d deltas onto a copy of the base) equals it (`cmp`)" % (
           d["changed_4k"], d["blocks_4k"], 100 * d["changed_fraction"], _human(d["changed_bytes_4k"]), chain))
-    w("- Cache: **first-read figures**. Every measurement gets a fresh mount (ddloop or bindfs) and, just "
-      "before fio starts, `sync; echo 3 > /proc/sys/vm/drop_caches`: base, deltas and target are read from "
-      "the disk, and the FUSE file's page cache starts empty. \"mount s\" is the time `ddloop mount` takes "
-      "to return, also after a drop_caches.")
+    w("- Cache: every run gets a fresh mount (ddloop or bindfs), so the FUSE file's page cache starts empty. "
+      "**Cold = first-read figures**: `sync; echo 3 > /proc/sys/vm/drop_caches` just before fio, so base, "
+      "deltas and target come from the disk. Warm: the backing files (base + deltas, or the target) are read "
+      "once with `cat` before fio, so only FUSE and ddloop's own work are measured. \"mount s\" is the time "
+      "`ddloop mount` takes to return (after a drop_caches in the cold runs). \"disk MiB\" is what the disk "
+      "counters (/sys/class/block/DEV/stat) show read during the fio run. The FUSE mounts' read_ahead_kb "
+      "(bdi) was %s." % meta.get("fuse_ra_kb", "?"))
     w("- Reads: fio %s, one job, `--ioengine=psync --direct=0`. Sequential: `--rw=read --bs=1M` of the "
-      "whole %s, MB/s (10^6 bytes/s). Random: `--rw=randread --bs=4k --runtime=%s --time_based "
-      "--randseed=%s` (same offsets for every reader), IOPS and mean latency (fio's lat, submission to "
-      "completion). Median of %s runs (all runs in the runs columns). ddloop mount defaults: `--threads 8 "
-      "--cache-size 64M`. Peak RSS is VmHWM of the ddloop process serving the mount, read from "
-      "/proc/PID/status just before the unmount (max over runs); CPU s is its utime+stime over the whole "
-      "mount (median)." % (meta["fio_version"].replace("fio-", ""), _human(size), meta["runtime"],
-                           meta["seed"], meta["repeat"]))
+      "whole %s, MB/s (10^6 bytes/s). Random: `--rw=randread --bs=4k --io_size=%s --runtime=%s "
+      "--randseed=%s`: distinct 4K blocks at the same offsets for every reader, no block twice (fio's random "
+      "map), stopping after %s or %s s; IOPS and mean / p99 latency (fio's lat, submission to completion). "
+      "Median of %s runs (all runs in the runs columns). ddloop mount uses its defaults, `--threads 8 "
+      "--cache-size 64M`, except in the knob rows. Peak RSS is VmHWM of the ddloop process serving the mount "
+      "from /proc/PID/status just before the unmount (max over runs); CPU s is that process's utime+stime "
+      "over the whole mount (median)." % (
+          meta["fio_version"].replace("fio-", ""), _human(size), meta["rand_io"], meta["runtime"], meta["seed"],
+          _human(int(meta["rand_io"])), meta["runtime"], meta["repeat"]))
     w("")
-    def f1(x, fmt="%.1f"):
-        return "—" if x is None else fmt % x
 
-    def table(keys):
-        w("| reader | seq 1M MB/s | rand 4K IOPS | rand mean lat µs | rand p99 µs | peak RSS MiB (seq / rand) "
-          "| CPU s (seq / rand) | mount s | seq runs MB/s | rand runs IOPS |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    def table(S, keys, cold):
+        w("| reader | seq 1M MB/s | rand 4K IOPS | rand mean lat µs | rand p99 µs | disk MiB (seq / rand) "
+          "| peak RSS MiB (seq / rand) | CPU s (seq / rand) |%s seq runs MB/s | rand runs IOPS |" % (
+              " mount s |" if cold else ""))
+        w("|---|---:|---:|---:|---:|---:|---:|---:|%s---|---|" % ("---:|" if cold else ""))
         for key in keys:
             s = S[key]
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                labels[key], f1(s.get("seq_mbs"), "%.0f"), f1(s.get("iops"), "%.0f"), f1(s.get("lat"), "%.0f"),
-                f1(s.get("p99"), "%.0f"),
-                "%s / %s" % (f1(s.get("hwm_seq")), f1(s.get("hwm_rand"))) if "hwm_seq" in s else "—",
-                "%s / %s" % (f1(s.get("cpu_seq"), "%.2f"), f1(s.get("cpu_rand"), "%.2f")) if "cpu_seq" in s
-                else "—", f1(s.get("mount_s"), "%.2f"), s.get("seq_runs", ""), s.get("rand_runs", "")))
+            w("| %s | %s | %s | %s | %s | %s | %s | %s |%s %s | %s |" % (
+                labels[key], f(s.get("seq_mbs"), "%.0f"), f(s.get("iops"), "%.0f"), f(s.get("lat"), "%.0f"),
+                f(s.get("p99"), "%.0f"), pair(s, "disk_seq", "disk_rand", "%.0f"), pair(s, "hwm_seq", "hwm_rand"),
+                pair(s, "cpu_seq", "cpu_rand", "%.2f"), (" %s |" % f(s.get("mount_s"), "%.2f")) if cold else "",
+                s.get("seq_runs", ""), s.get("rand_runs", "")))
         w("")
 
-    w("### First read of the target volume")
-    w("")
-    table([k for k in labels if not k.startswith("knob-")])
+    main = [k for k in labels if not k.startswith("knob-")]
     knobs = [k for k in labels if k.startswith("knob-")]
+    w("### First read (cold: caches dropped, fresh mount)")
+    w("")
+    table(C, main, True)
+    w("### Backing files in the page cache (warm; fresh mount, FUSE page cache empty)")
+    w("")
+    table(W, main, False)
     if knobs:
-        w("### Tuning knobs (%d-delta chain; first row is the default, `--threads 8 --cache-size 64M`)" % chain)
+        w("### Tuning knobs (%d-delta chain; the first rows are the defaults, `--threads 8 --cache-size 64M`)" %
+          chain)
         w("")
-        table(["chainN"] + knobs)
+        w("Cold:")
+        w("")
+        table(C, ["chainN"] + knobs, True)
+        w("Warm:")
+        w("")
+        table(W, ["chainN"] + knobs, False)
+
     w("### Goals")
     w("")
-    dl, d1, bf = S["chainN"], S["chain1"], S["bindfs"]
-    w("| goal | figure | verdict |")
-    w("|---|---|---|")
+    w("| goal | cold (first read) | verdict | warm | verdict |")
+    w("|---|---|---|---|---|")
 
     def met(ok):
         return "met" if ok else "**not met**"
     for key, name in (("chain1", "1-delta"), ("chainN", "%d-delta" % chain)):
-        r = S[key]["seq_mbs"] / bf["seq_mbs"]
-        w("| ddloop sequential first read ≥ bindfs (%s chain) | %.0f / %.0f MB/s = %.2f× | %s |" % (
-            name, S[key]["seq_mbs"], bf["seq_mbs"], r, met(r >= 1.0)))
-    r = dl["lat"] / d1["lat"]
-    w("| random 4K time, %d-delta / 1-delta chain ≤ 1.2 | %.0f / %.0f µs mean latency = %.2f× (IOPS %.0f vs %.0f) "
-      "| %s |" % (chain, dl["lat"], d1["lat"], r, dl["iops"], d1["iops"], met(r <= 1.2)))
-    w("| memory of the mount process (reported) | peak RSS %.1f MiB (%d-delta chain), %.1f MiB (1-delta) | — |" % (
-        max(dl["hwm_seq"], dl["hwm_rand"]), chain, max(d1["hwm_seq"], d1["hwm_rand"])))
+        cells = []
+        for S in (C, W):
+            r = S[key]["seq_mbs"] / S["bindfs"]["seq_mbs"]
+            cells += ["%.0f / %.0f MB/s = %.2f×" % (S[key]["seq_mbs"], S["bindfs"]["seq_mbs"], r), met(r >= 1.0)]
+        w("| ddloop sequential read ≥ bindfs (%s chain) | %s |" % (name, " | ".join(cells)))
+    cells = []
+    for S in (C, W):
+        r = S["chainN"]["lat"] / S["chain1"]["lat"]
+        cells += ["%.0f / %.0f µs mean = %.2f× (IOPS %.0f vs %.0f)" % (
+            S["chainN"]["lat"], S["chain1"]["lat"], r, S["chainN"]["iops"], S["chain1"]["iops"]), met(r <= 1.2)]
+    w("| random 4K time, %d-delta / 1-delta chain ≤ 1.2 | %s |" % (chain, " | ".join(cells)))
+    w("| memory of the mount process (reported) | peak RSS %.1f MiB (%d-delta), %.1f MiB (1-delta) | — | "
+      "%.1f MiB, %.1f MiB | — |" % (C["chainN"]["hwm"], chain, C["chain1"]["hwm"], W["chainN"]["hwm"],
+                                    W["chain1"]["hwm"]))
     w("")
-    w("For reference: ddloop %d-delta / direct read of the target file: sequential %.2f×, random 4K IOPS %.2f×; "
-      "bindfs / direct: sequential %.2f×, random 4K IOPS %.2f×." % (
-          chain, dl["seq_mbs"] / S["direct"]["seq_mbs"], dl["iops"] / S["direct"]["iops"],
-          bf["seq_mbs"] / S["direct"]["seq_mbs"], bf["iops"] / S["direct"]["iops"]))
+    w("For reference, against the target file read directly: ddloop %d-delta chain sequential %.2f× cold, "
+      "%.2f× warm; random 4K IOPS %.2f× cold, %.2f× warm. bindfs: sequential %.2f× cold, %.2f× warm; random 4K "
+      "IOPS %.2f× cold, %.2f× warm." % (
+          chain, C["chainN"]["seq_mbs"] / C["direct"]["seq_mbs"], W["chainN"]["seq_mbs"] / W["direct"]["seq_mbs"],
+          C["chainN"]["iops"] / C["direct"]["iops"], W["chainN"]["iops"] / W["direct"]["iops"],
+          C["bindfs"]["seq_mbs"] / C["direct"]["seq_mbs"], W["bindfs"]["seq_mbs"] / W["direct"]["seq_mbs"],
+          C["bindfs"]["iops"] / C["direct"]["iops"], W["bindfs"]["iops"] / W["direct"]["iops"]))
     w("")
     w("### What limits the figures")
     w("")
@@ -218,11 +255,14 @@ def main():
     f = sub.add_parser("fio-run")
     f.add_argument("file")
     sub.add_parser("chain-stats")
+    rl = sub.add_parser("run-line")
+    rl.add_argument("json")
     r = sub.add_parser("report")
     r.add_argument("meta")
     r.add_argument("runs")
     a = p.parse_args()
-    {"evolve": cmd_evolve, "fio-run": cmd_fio_run, "chain-stats": cmd_chain_stats, "report": cmd_report}[a.cmd](a)
+    {"evolve": cmd_evolve, "fio-run": cmd_fio_run, "chain-stats": cmd_chain_stats, "run-line": cmd_run_line,
+     "report": cmd_report}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ fi
   sleep "$watchdog"
   echo "FAIL watchdog: the guest tests did not finish in $watchdog s"
   ps 2>/dev/null | sed 's/^/# ps: /'
-  dmesg | tail -n 40 | sed 's/^/# dmesg: /'
+  echo w >/proc/sysrq-trigger 2>/dev/null  # stacks of the blocked tasks, into dmesg
+  dmesg | tail -n 60 | sed 's/^/# dmesg: /'
   read -r p f </tmp/counts 2>/dev/null || { p=0; f=0; }
   echo "$p passed, $((f + 1)) failed"
   sync

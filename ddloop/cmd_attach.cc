@@ -27,7 +27,7 @@ struct AttachOptions {
   std::string base;
   std::string cow;
   std::string mount_fs;
-  std::string cache_size = "64M";
+  std::string cache_size = "16M";
   bool kernel = false;
   bool fuse = false;
   bool json = false;
@@ -170,7 +170,7 @@ Command SetupAttach(CLI::App& root) {
   app->add_option("--base", o->base, "Base image or block device (omit when the first delta is a seed)");
   app->add_option("--cow", o->cow, "Make the device writable; writes go to this sparse scratch file");
   app->add_option("--mount-fs", o->mount_fs, "Also mount the filesystem on the device here (read-only unless --cow)");
-  app->add_option("--cache-size", o->cache_size, "Decoded records kept in memory (default 64M)");
+  app->add_option("--cache-size", o->cache_size, "Decoded records kept in memory (default 16M)");
   app->add_flag("--kernel", o->kernel, "Use the kernel driver (/dev/ddloopN); fail if it is not loaded");
   app->add_flag("--fuse", o->fuse, "Use FUSE + a loop device even when the kernel driver is loaded");
   app->add_flag("--json", o->json, "Print a JSON object instead of the device name");

@@ -22,7 +22,7 @@ struct MountOptions {
   std::vector<std::string> args;  // DELTA... MOUNTPOINT
   std::string base;
   std::string cow;
-  std::string cache_size = "64M";
+  std::string cache_size = "16M";
   std::string log_file;
   std::string pid_file;
   int threads = 8;
@@ -126,7 +126,7 @@ Command SetupMount(CLI::App& root) {
   app->add_option("args", o->args, "DELTA... MOUNTPOINT")->required();
   app->add_option("--base", o->base, "Base image or block device (omit when the first delta is a seed)");
   app->add_option("--cow", o->cow, "Make disk writable; writes go to this sparse scratch file");
-  app->add_option("--cache-size", o->cache_size, "Decoded records kept in memory (default 64M)");
+  app->add_option("--cache-size", o->cache_size, "Decoded records kept in memory (default 16M)");
   app->add_option("--threads", o->threads, "FUSE worker threads (default 8)");
   app->add_option("--log", o->log_file, "Append read errors and events to this file");
   app->add_option("--pid-file", o->pid_file, "Write the serving process's PID here once mounted");

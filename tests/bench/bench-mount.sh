@@ -4,7 +4,7 @@
 # through bindfs (a plain FUSE passthrough); peak RSS of the mount process.
 #
 # Not part of ctest: it needs root (FUSE mounts, drop_caches), about 5x --size
-# of free disk, and tens of minutes at 1 GiB / 100 deltas. See README.md here.
+# of free disk, and about 10 minutes at 1 GiB / 100 deltas. See README.md here.
 #
 # Usage: tests/bench/bench-mount.sh [--size 1G] [--chain 100] [--repeat 3]
 #          [--rand-io SIZE/4] [--runtime 20] [--workdir DIR] [--seed N] [--no-knobs]
@@ -107,6 +107,7 @@ command -v bindfs >/dev/null || need+=(bindfs)
 command -v fusermount3 >/dev/null || need+=(fuse3)
 { command -v mkfs.ext4 && command -v debugfs; } >/dev/null || need+=(e2fsprogs)
 command -v python3 >/dev/null || need+=(python3)
+command -v fincore >/dev/null || need+=(util-linux)
 if ((${#need[@]})); then
   log "installing ${need[*]}"
   apt-get update -q >/dev/null
@@ -135,7 +136,6 @@ fi
 mkdir -p "$WORKDIR"
 RUN=$(cd "$WORKDIR" && pwd)/run-$$
 MNT=$RUN/mnt
-SERVER_PID=""
 cleanup() {
   local rc=$?
   if [[ -d $MNT ]] && mountpoint -q "$MNT" 2>/dev/null; then umount "$MNT" || umount -l "$MNT" || true; fi
@@ -257,12 +257,9 @@ fuse_ra() {  # read_ahead_kb of the FUSE mount's backing_dev_info
   dev=$(mountpoint -d "$MNT" 2>/dev/null) || return 0
   [[ -r /sys/class/bdi/$dev/read_ahead_kb ]] && cat "/sys/class/bdi/$dev/read_ahead_kb"
 }
-# Sectors read from the disk that holds the run directory (whole-disk counter:
-# anything else reading that disk in the meantime is counted too).
-DISK_DEV=$(basename "$(findmnt -no SOURCE -T "$RUN" | head -1)")
-DISK_STAT=/sys/class/block/$DISK_DEV/stat
-[[ -r $DISK_STAT ]] || DISK_STAT=""
-disk_read_sectors() { if [[ -n $DISK_STAT ]]; then awk '{print $3}' "$DISK_STAT"; else echo 0; fi; }
+# Bytes of the backing files (base + deltas, or the target) in the page cache:
+# after a cold run, what the reader fetched from the disk, readahead included.
+resident_bytes() { fincore -b -n -o RES "$@" | awk '{ s += $1 } END { print s + 0 }'; }
 
 fio_args() {  # fio_args seq|rand FILE
   # --invalidate=0: fio must not drop the file's page cache itself (the warm
@@ -286,6 +283,7 @@ one_run() {
     direct) file=$TARGET; backing=("$TARGET") ;;
     bindfs)
       bindfs -o ro "$TDIR" "$MNT"
+      pid=$(pgrep -n -x -f "bindfs -o ro $TDIR $MNT") || die "cannot find the bindfs process"
       file=$MNT/target.img; backing=("$TARGET") ;;
     chain1|chainN|knob-*)
       case $cfg in
@@ -318,14 +316,13 @@ one_run() {
   fi
   if [[ $cache == cold ]]; then drop_caches; else warm "${backing[@]}"; sync; fi
   mapfile -t args < <(fio_args "$test" "$file")
-  local s0 s1
-  s0=$(disk_read_sectors)
   if ! fio "${args[@]}" >"$RUN/fio.json" 2>"$RUN/fio.err"; then
     cat "$RUN/fio.err" "$RUN/fio.json" >&2
     die "fio failed ($cfg $test $cache)"
   fi
-  s1=$(disk_read_sectors)
-  extra+=$(printf ', "disk_mib": %s' "$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.1f", (b - a) * 512 / 1048576 }')")
+  if [[ $cache == cold ]]; then
+    extra+=$(printf ', "disk_mib": %s' "$(resident_bytes "${backing[@]}" | awk '{ printf "%.1f", $1 / 1048576 }')")
+  fi
   if [[ -n $pid ]]; then
     hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
     cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat")

@@ -80,7 +80,9 @@ def cmd_run_line(a):
     r = json.loads(a.json)
     extra = ""
     if "hwm_kib" in r:
-        extra = "  rss %.1f MiB cpu %.2f s mount %.2f s" % (r["hwm_kib"] / 1024, r["cpu_s"], r["mount_s"])
+        extra = "  rss %.1f MiB cpu %.2f s" % (r["hwm_kib"] / 1024, r["cpu_s"])
+    if "mount_s" in r:
+        extra += " mount %.2f s" % r["mount_s"]
     print("%-15s %-4s %-4s run %d: %8.1f MB/s %8.0f IOPS lat %7.0f us disk %7.1f MiB%s" % (
         r["config"], r["test"], r["cache"], r["rep"], r["bw_bytes"] / 1e6, r["iops"], r["lat_mean_us"],
         r.get("disk_mib", 0), extra))
@@ -117,7 +119,7 @@ def cmd_report(a):
             s["hwm_rand"] = max(r["hwm_kib"] for r in rnd) / 1024
             s["cpu_seq"] = _med([r["cpu_s"] for r in seq])
             s["cpu_rand"] = _med([r["cpu_s"] for r in rnd])
-            s["mount_s"] = _med([r["mount_s"] for r in seq + rnd])
+            s["mount_s"] = _med([r.get("mount_s") for r in seq + rnd])
         return s
 
     C = {k: summary(k, "cold") for k in labels}
@@ -159,33 +161,43 @@ def cmd_report(a):
       "**Cold = first-read figures**: `sync; echo 3 > /proc/sys/vm/drop_caches` just before fio, so base, "
       "deltas and target come from the disk. Warm: the backing files (base + deltas, or the target) are read "
       "once with `cat` before fio, so only FUSE and ddloop's own work are measured. \"mount s\" is the time "
-      "`ddloop mount` takes to return (after a drop_caches in the cold runs). \"disk MiB\" is what the disk "
-      "counters (/sys/class/block/DEV/stat) show read during the fio run. The FUSE mounts' read_ahead_kb "
-      "(bdi) was %s." % meta.get("fuse_ra_kb", "?"))
+      "`ddloop mount` takes to return (after a drop_caches in the cold runs). \"read from disk MiB\" "
+      "(cold runs) is how much of the backing files (base + deltas, or the target) was in the page cache "
+      "after the fio run (`fincore`), i.e. what the reader fetched from the disk, readahead included. The "
+      "FUSE mounts' read_ahead_kb (bdi) was %s; the disk's is in the Host line." % meta.get("fuse_ra_kb", "?"))
     w("- Reads: fio %s, one job, `--ioengine=psync --direct=0`. Sequential: `--rw=read --bs=1M` of the "
       "whole %s, MB/s (10^6 bytes/s). Random: `--rw=randread --bs=4k --io_size=%s --runtime=%s "
       "--randseed=%s`: distinct 4K blocks at the same offsets for every reader, no block twice (fio's random "
       "map), stopping after %s or %s s; IOPS and mean / p99 latency (fio's lat, submission to completion). "
       "Median of %s runs (all runs in the runs columns). ddloop mount uses its defaults, `--threads 8 "
       "--cache-size 64M`, except in the knob rows. Peak RSS is VmHWM of the ddloop process serving the mount "
-      "from /proc/PID/status just before the unmount (max over runs); CPU s is that process's utime+stime "
-      "over the whole mount (median)." % (
+      "(or bindfs) from /proc/PID/status just before the unmount (max over runs); CPU s is that process's "
+      "utime+stime over the whole mount (median)." % (
           meta["fio_version"].replace("fio-", ""), _human(size), meta["rand_io"], meta["runtime"], meta["seed"],
           _human(int(meta["rand_io"])), meta["runtime"], meta["repeat"]))
     w("")
 
     def table(S, keys, cold):
-        w("| reader | seq 1M MB/s | rand 4K IOPS | rand mean lat µs | rand p99 µs | disk MiB (seq / rand) "
-          "| peak RSS MiB (seq / rand) | CPU s (seq / rand) |%s seq runs MB/s | rand runs IOPS |" % (
-              " mount s |" if cold else ""))
-        w("|---|---:|---:|---:|---:|---:|---:|---:|%s---|---|" % ("---:|" if cold else ""))
+        head = ["reader", "seq 1M MB/s", "rand 4K IOPS", "rand mean lat µs", "rand p99 µs"]
+        if cold:
+            head.append("read from disk MiB (seq / rand)")
+        head += ["peak RSS MiB (seq / rand)", "CPU s (seq / rand)"]
+        if cold:
+            head.append("mount s")
+        head += ["seq runs MB/s", "rand runs IOPS"]
+        w("| " + " | ".join(head) + " |")
+        w("|---|" + "---:|" * (len(head) - 3) + "---|---|")
         for key in keys:
             s = S[key]
-            w("| %s | %s | %s | %s | %s | %s | %s | %s |%s %s | %s |" % (
-                labels[key], f(s.get("seq_mbs"), "%.0f"), f(s.get("iops"), "%.0f"), f(s.get("lat"), "%.0f"),
-                f(s.get("p99"), "%.0f"), pair(s, "disk_seq", "disk_rand", "%.0f"), pair(s, "hwm_seq", "hwm_rand"),
-                pair(s, "cpu_seq", "cpu_rand", "%.2f"), (" %s |" % f(s.get("mount_s"), "%.2f")) if cold else "",
-                s.get("seq_runs", ""), s.get("rand_runs", "")))
+            row = [labels[key], f(s.get("seq_mbs"), "%.0f"), f(s.get("iops"), "%.0f"), f(s.get("lat"), "%.0f"),
+                   f(s.get("p99"), "%.0f")]
+            if cold:
+                row.append(pair(s, "disk_seq", "disk_rand", "%.0f"))
+            row += [pair(s, "hwm_seq", "hwm_rand"), pair(s, "cpu_seq", "cpu_rand", "%.2f")]
+            if cold:
+                row.append(f(s.get("mount_s"), "%.2f"))
+            row += [s.get("seq_runs", ""), s.get("rand_runs", "")]
+            w("| " + " | ".join(row) + " |")
         w("")
 
     main = [k for k in labels if not k.startswith("knob-")]

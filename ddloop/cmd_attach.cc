@@ -33,11 +33,6 @@ struct AttachOptions {
   bool json = false;
 };
 
-std::string Abs(const std::string& p) {
-  if (p.empty() || p[0] == '/') return p;
-  char buf[4096];
-  return std::string(getcwd(buf, sizeof buf) ? buf : ".") + "/" + p;
-}
 
 // Mounts the filesystem on `dev` at `dir`: read-only unless writable; a
 // read-only mount of a journal that needs recovery retries with norecovery.
@@ -99,9 +94,9 @@ Status Run(const AttachOptions& o) {
 
   DDL_ASSIGN_OR_RETURN(Attachment a, NewAttachment());
   a.kind = use_kernel ? "kernel" : "fuse";
-  a.base = Abs(o.base);
-  a.cow = Abs(o.cow);
-  for (const auto& d : o.deltas) a.deltas.push_back(Abs(d));
+  a.base = AbsolutePath(o.base);
+  a.cow = AbsolutePath(o.cow);
+  for (const auto& d : o.deltas) a.deltas.push_back(AbsolutePath(d));
   std::vector<std::string> steps;
   auto fail = [&](Status s) {
     std::vector<std::string> undo;
@@ -144,7 +139,7 @@ Status Run(const AttachOptions& o) {
   if (!o.mount_fs.empty()) {
     Status s = MountFs(a.loop, o.mount_fs, !o.cow.empty());
     if (!s.ok()) return fail(s);
-    a.fs_mount = Abs(o.mount_fs);
+    a.fs_mount = AbsolutePath(o.mount_fs);
     char buf[4096];
     if (realpath(o.mount_fs.c_str(), buf)) a.fs_mount = buf;
     DDL_RETURN_IF_ERROR(SaveAttachment(a));

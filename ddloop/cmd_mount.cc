@@ -11,6 +11,7 @@
 #include "ddloop/command.h"
 #include "ddloop/fuse_disk.h"
 #include "ddloop/output.h"
+#include "ddloop/run_program.h"
 #include "deltafile/chain.h"
 #include "snapcore/cow_overlay.h"
 
@@ -98,12 +99,7 @@ Status Run(const MountOptions& o) {
   if (o.threads < 1 || o.threads > 64) return InvalidArgument("--threads must be 1 to 64");
   std::vector<std::string> deltas(o.args.begin(), o.args.end() - 1);
   // The server changes to / when it goes to the background: anchor paths now.
-  auto absolute = [](const std::string& p) {
-    if (p.empty() || p[0] == '/') return p;
-    char buf[4096];
-    return std::string(getcwd(buf, sizeof buf) ? buf : ".") + "/" + p;
-  };
-  auto logger = std::make_shared<Logger>(absolute(o.log_file));
+  auto logger = std::make_shared<Logger>(AbsolutePath(o.log_file));
   Opened op;
   DDL_RETURN_IF_ERROR(OpenChain(o.base, deltas, o.cow, o.cache_size, [logger](const std::string& l) { (*logger)(l); }, &op));
   FuseDiskOptions fo;
@@ -111,7 +107,7 @@ Status Run(const MountOptions& o) {
   fo.foreground = o.foreground;
   fo.allow_other = o.allow_other;
   fo.max_threads = o.threads;
-  fo.pid_file = absolute(o.pid_file);
+  fo.pid_file = AbsolutePath(o.pid_file);
   fo.log = [logger](const std::string& l) { (*logger)(l); };
   int rc = RunFuseDisk(op.chain.get(), op.cow.get(), fo);
   if (rc != 0) return Status(rc == 3 ? Code::kIOError : Code::kInvalidArgument, fo.mountpoint + ": mount failed");

@@ -51,4 +51,10 @@ std::string SelfExe() {
   return buf;
 }
 
+std::string AbsolutePath(const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  char buf[PATH_MAX];
+  return std::string(::getcwd(buf, sizeof buf) ? buf : ".") + "/" + p;
+}
+
 }  // namespace ddl::cli

@@ -15,4 +15,7 @@ int RunProgram(const std::vector<std::string>& argv, std::string* err = nullptr)
 // The path of the running ddloop binary.
 std::string SelfExe();
 
+// p made absolute against the current directory (not resolved); "" stays "".
+std::string AbsolutePath(const std::string& p);
+
 }  // namespace ddl::cli

@@ -69,8 +69,7 @@ while (($#)); do
   esac
 done
 
-log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+source "$BENCH_DIR/bench_common.sh"
 
 SIZE=$(numfmt --from=iec "${SIZE_ARG%iB}") || die "--size $SIZE_ARG: not a size"
 ((SIZE >= 16 * 1024 * 1024)) || die "--size must be at least 16M"
@@ -86,30 +85,9 @@ command -v zstd >/dev/null || need+=(zstd)
 { command -v mkfs.ext4 && command -v debugfs; } >/dev/null || need+=(e2fsprogs)
 [[ -x /usr/bin/time ]] || need+=(time)
 command -v python3 >/dev/null || need+=(python3)
-if ((${#need[@]})); then
-  log "installing ${need[*]}"
-  ((EUID == 0)) || die "missing ${need[*]}; run as root or install them"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
-fi
+install_missing "${need[@]}"
 
-if [[ -z $DDLOOP ]]; then
-  DDLOOP="$REPO/build/ddloop/ddloop"
-  if ((BUILD)); then
-    log "building ddloop (cmake + ninja in $REPO/build)"
-    cmake -S "$REPO" -B "$REPO/build" -G Ninja >/dev/null
-    ninja -C "$REPO/build" ddloop >/dev/null
-  fi
-fi
-[[ -x $DDLOOP ]] || die "$DDLOOP: not built (cd $REPO && cmake -S . -B build -G Ninja && ninja -C build)"
-BUILD_TYPE=unknown
-DDLOOP_BUILD_DIR=$(dirname "$(dirname "$(readlink -f "$DDLOOP")")")
-if [[ -f $DDLOOP_BUILD_DIR/build.ninja ]]; then
-  BUILD_TYPE=$(grep -o -m1 'CXX_EXECUTABLE_LINKER__ddloop_[A-Za-z]*' "$DDLOOP_BUILD_DIR/build.ninja" | sed 's/.*_ddloop_//') || true
-  if grep -q 'DDLOOP_SANITIZE:BOOL=ON' "$DDLOOP_BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
-    BUILD_TYPE="$BUILD_TYPE+ASan/UBSan (figures not meaningful)"
-  fi
-fi
+find_ddloop
 
 # ---------------------------------------------------------------- scratch
 mkdir -p "$WORKDIR"

@@ -62,6 +62,17 @@ expect_exit 7 "a foreign delta in the chain" "$DDLOOP" mount --base snap0.img d1
 expect_exit 6 "a chain without its base" "$DDLOOP" mount d1.delta mnt
 expect_exit 6 "the wrong base image" "$DDLOOP" mount --base snap2.img d1.delta mnt
 expect_exit 7 "attach refuses a broken chain too" "$DDLOOP" attach --base snap0.img d2.delta d1.delta
+expect_exit 3 "a missing deltafile" "$DDLOOP" mount --base snap0.img nope.delta mnt
+err_has "nope.delta"
+expect_exit 4 "a file that is not a deltafile" "$DDLOOP" attach --base snap0.img snap1.img
+expect_exit 3 "detach of something ddloop did not attach" "$DDLOOP" detach "$T/nowhere"
+err_has "not attached by ddloop"
+expect_exit 2 "mount without a mount point" "$DDLOOP" mount d0.delta
+if [ ! -e /dev/ddloop-control ]; then
+  expect_exit 3 "attach --kernel without the driver" "$DDLOOP" attach --kernel d0.delta
+  err_has "/dev/ddloop-control"
+fi
+expect_exit 2 "--kernel with --cow" "$DDLOOP" attach --kernel --cow x.cow d0.delta
 check "the refusals mounted nothing" sh -c "! grep -q '$T' /proc/mounts"
 
 # A damaged record: EIO where it is read, correct data elsewhere, one log line.

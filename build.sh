@@ -43,6 +43,7 @@ build() {  # build DIR [cmake args...]
 run_fuzzers() {
   if ! command -v clang++-14 >/dev/null; then
     echo "== fuzzers: SKIPPED (clang++-14 not installed)"
+    FUZZ_SKIPPED=1
     return
   fi
   build build-fuzz -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
@@ -66,6 +67,23 @@ run_fuzzers() {
   return $failed
 }
 
+# Totals over every test run, for the closing line.
+PASSED=0 FAILED=0 SKIPPED=0
+run_ctest() {  # run_ctest DIR [ENV...]: ctest in DIR, counted
+  local dir=$1 log rc=0
+  shift
+  log=$(mktemp)
+  (cd "$dir" && env "$@" ctest -j "$JOBS" --output-on-failure) | tee "$log" || rc=1
+  local total failed skipped
+  total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+  failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
+  skipped=$(grep -c '(Skipped)' "$log" || true)
+  rm -f "$log"
+  total=${total:-0} failed=${failed:-0}
+  [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+  PASSED=$((PASSED + total - failed - skipped)) FAILED=$((FAILED + failed)) SKIPPED=$((SKIPPED + skipped))
+}
+
 install
 case "$MODE" in
   build)
@@ -78,13 +96,18 @@ case "$MODE" in
   test)
     build build
     echo "== tests (RelWithDebInfo)"
-    (cd build && ctest -j "$JOBS" --output-on-failure)
+    run_ctest build
     echo "== tests under ASan + UBSan"
     build build-asan -DDDLOOP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -j "$JOBS" --output-on-failure)
-    run_fuzzers
+    run_ctest build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+    FUZZ_SKIPPED=0
+    if ! run_fuzzers; then FAILED=$((FAILED + 1))
+    elif [ "$FUZZ_SKIPPED" = 1 ]; then SKIPPED=$((SKIPPED + 2))
+    else PASSED=$((PASSED + 2)); fi
     echo "== demo"
-    bash examples/demo.sh build/ddloop/ddloop
+    if bash examples/demo.sh build/ddloop/ddloop; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+    echo "ci: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+    [ "$FAILED" -eq 0 ]
     ;;
   *)
     echo "usage: $0 demo|test|build" >&2

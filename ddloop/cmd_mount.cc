@@ -59,12 +59,7 @@ struct Opened {
   std::unique_ptr<CowOverlay> cow;
 };
 
-}  // namespace
-
-// Shared with attach: opens base, deltas and chain, and the COW file.
-Status OpenChain(const std::string& base, const std::vector<std::string>& deltas, const std::string& cow,
-                 const std::string& cache_size, std::function<void(const std::string&)> log, Opened* out);
-
+// Opens the base, the deltas, the chain and the COW file.
 Status OpenChain(const std::string& base, const std::vector<std::string>& deltas, const std::string& cow,
                  const std::string& cache_size, std::function<void(const std::string&)> log, Opened* out) {
   Env* env = Env::Posix();
@@ -91,8 +86,6 @@ Status OpenChain(const std::string& base, const std::vector<std::string>& deltas
   }
   return Status::Ok();
 }
-
-namespace {
 
 Status Run(const MountOptions& o) {
   if (o.args.size() < 2) return InvalidArgument("give one or more deltafiles and then the mount point");

@@ -19,6 +19,13 @@
  *
  * Requests are served in ->queue_rq, which may sleep (BLK_MQ_F_BLOCKING):
  * it reads the backing files with kernel_read().
+ *
+ * Contract with the caller: the driver checks the deltafiles and that they
+ * chain, and the base's size, but cannot check that the base image holds
+ * the first delta's base: that needs the chunks' XXH3-128 hashes, which the
+ * kernel library lacks. `ddloop attach` checks it before DDLOOP_CTL_ADD (the
+ * recorded base hash of every chunk the first delta changes); other callers
+ * must do the same.
  */
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
@@ -110,6 +117,7 @@ struct ddloop_dev {
 	size_t cache_max;
 
 	atomic64_t io_errors;
+	bool deleting; /* under disk->open_mutex: no new opens */
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
 };
@@ -580,8 +588,17 @@ static const struct blk_mq_ops ddloop_mq_ops = {
 	.exit_hctx = ddloop_exit_hctx,
 };
 
+/* Called with disk->open_mutex held; may sleep. */
+static int ddloop_open(struct block_device *bdev, fmode_t mode)
+{
+	struct ddloop_dev *dev = bdev->bd_disk->private_data;
+
+	return dev->deleting ? -ENXIO : 0;
+}
+
 static const struct block_device_operations ddloop_fops = {
 	.owner = THIS_MODULE,
+	.open = ddloop_open,
 };
 
 /* ---- creating and removing devices (process context, may sleep) --------- */
@@ -730,11 +747,20 @@ free:
 	return err;
 }
 
-/* Called with ddloop_ctl_mutex held. */
+/*
+ * Called with ddloop_ctl_mutex held; may sleep. Refusing busy devices and
+ * marking the device as deleting happen under the disk's open_mutex, which
+ * ->open also runs under, so no open can slip in before del_gendisk().
+ */
 static int ddloop_remove(struct ddloop_dev *dev, bool force)
 {
-	if (!force && disk_openers(dev->disk))
+	mutex_lock(&dev->disk->open_mutex);
+	if (!force && disk_openers(dev->disk)) {
+		mutex_unlock(&dev->disk->open_mutex);
 		return -EBUSY;
+	}
+	dev->deleting = true;
+	mutex_unlock(&dev->disk->open_mutex);
 	idr_remove(&ddloop_index_idr, dev->index);
 	del_gendisk(dev->disk);
 	put_disk(dev->disk);
@@ -759,8 +785,11 @@ static long ddloop_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long 
 
 		if (copy_from_user(&a, argp, sizeof(a)))
 			return -EFAULT;
-		if (!a.ndeltas || a.ndeltas > DDLOOP_MAX_DELTAS || a.flags)
-			return -EINVAL;
+		if (!a.ndeltas || a.ndeltas > DDLOOP_MAX_DELTAS || a.flags ||
+		    memchr_inv(a.reserved, 0, sizeof(a.reserved)))
+			return -EINVAL; /* reserved fields must be zero so they can grow */
+		if (a.base_fd < -1)
+			return -EBADF;
 		fds = memdup_user(u64_to_user_ptr(a.delta_fds), a.ndeltas * sizeof(s32));
 		if (IS_ERR(fds))
 			return PTR_ERR(fds);

@@ -9,6 +9,11 @@
 #   /data/d0.delta                   seed of snapshot 0
 #   /data/d1..d3.delta               snapshot k-1 -> k
 #   /data/d3bad.delta                d3 with bytes flipped at 2/5 of the file
+#   /data/d1idx.delta                d1 with a byte flipped in its index
+#   /data/d1trunc.delta              d1 without its last 100 bytes
+#   /data/notdelta.bin               64 KiB of random bytes
+#   /usr/local/bin/ioctl_probe       tests/kernel/ioctl_probe.c (static), with
+#                                    the driver: its ioctls called directly
 #   /data/manifestK                  sha256sum of every file of snapshot K
 #   /data/expected.env               SNAPk_SHA, PARTi_SHA (4 quarters of
 #                                    snapshot 3), SIZE, BLOCKS
@@ -231,6 +236,30 @@ elif [ $rc -ne 0 ]; then
 else
   not_ok "broken chain d2 d1 attached as '$out'"
   ddloop detach "$(echo "$out" | tail -n 1)" >/dev/null 2>&1
+fi
+
+# The driver's own checks, reached without ddloop's in front of them:
+# ioctl_probe calls ADD/STATUS/REMOVE on /dev/ddloop-control directly (bad
+# chains, damaged files, bad arguments, REMOVE of an open device). Its
+# "ok"/"FAIL" lines are counted here; its "#" lines are passed through.
+if [ -x /usr/local/bin/ioctl_probe ]; then
+  ioctl_probe /data "$SIZE" >/tmp/probe.out 2>&1
+  rc=$?
+  probe_failed=0 probe_passed=0
+  while IFS= read -r line; do
+    case $line in
+      "ok "*) rest=${line#ok}; ok "ioctl: ${rest#"${rest%%[! ]*}"}"; probe_passed=$((probe_passed + 1)) ;;
+      "FAIL "*) not_ok "ioctl: ${line#FAIL }"; probe_failed=$((probe_failed + 1)) ;;
+      *) echo "$line" ;;
+    esac
+  done </tmp/probe.out
+  if [ $rc -ne 0 ] && [ $probe_failed -eq 0 ]; then
+    not_ok "ioctl_probe exited $rc without a FAIL line"
+  elif [ $rc -eq 0 ] && [ $probe_passed -eq 0 ]; then
+    not_ok "ioctl_probe printed no ok line"
+  fi
+else
+  not_ok "no /usr/local/bin/ioctl_probe in the initramfs"
 fi
 
 # Benchmark (not a check): whole-device O_DIRECT reads through the driver

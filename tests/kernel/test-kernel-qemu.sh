@@ -14,7 +14,9 @@
 #     from a scratch copy of kernel/ (the source tree stays clean).
 #  2. Host-side data: a 16 MiB ext4 base and 3 snapshots changed with
 #     debugfs, deltas d1..d3, a seed d0, a damaged copy of d3, checksums of
-#     every image and of every file of every snapshot.
+#     every image and of every file of every snapshot; for ioctl_probe.c
+#     (built here with gcc -static) d1 damaged in its index, d1 truncated,
+#     and a file that is no deltafile.
 #  3. The guest (/init = guest-init.sh, checks = guest-tests.sh) loads the
 #     driver and checks it; without kernel/ddloop.c (or with --smoke) only
 #     the userspace smoke checks run.
@@ -75,7 +77,7 @@ apt_get() {  # apt_get ARGS...: as root, waiting for another apt to finish
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"
 }
 
-PACKAGES=(linux-headers-amd64 qemu-system-x86 busybox-static cpio e2fsprogs binutils make coreutils)
+PACKAGES=(linux-headers-amd64 qemu-system-x86 busybox-static cpio e2fsprogs binutils make coreutils gcc libc6-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -285,6 +287,29 @@ for i in 0 1 2 3 4 5 6 7; do
   printf "\\$(printf %03o $((255 - b)))" |
     dd of="$DATA/d3bad.delta" bs=1 seek=$((at + i)) conv=notrunc status=none
 done
+flip_byte() {  # flip_byte FILE OFFSET: the byte at OFFSET inverted, in place
+  local b
+  b=$(od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
+  # shellcheck disable=SC2059  # the format is the one octal escape
+  printf "\\$(printf %03o $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+# For ioctl_probe (the driver's own checks, without userspace's in front):
+# d1 with one byte flipped in its index (the footer's le64 index_offset at
+# file size - 128 + 8 says where it starts), d1 without its last 100 bytes,
+# and 64 KiB that are no deltafile at all.
+cp "$DATA/d1.delta" "$DATA/d1idx.delta"
+d1size=$(stat -c %s "$DATA/d1idx.delta")
+index_offset=$(od -An -tu8 -j $((d1size - 128 + 8)) -N 8 "$DATA/d1idx.delta" | tr -d ' ')
+((index_offset > 512 && index_offset + 4096 + 128 <= d1size)) ||
+  die "d1's footer gives index_offset $index_offset, not inside a file of $d1size bytes"
+flip_byte "$DATA/d1idx.delta" $((index_offset + 24 + 8))  # entry 0's length
+head -c $((d1size - 100)) "$DATA/d1.delta" >"$DATA/d1trunc.delta"
+head -c 65536 /dev/urandom >"$DATA/notdelta.bin"
+for f in d1idx d1trunc; do
+  if "$DDLOOP" verify "$DATA/$f.delta" >/dev/null 2>&1; then
+    die "ddloop verify accepts $f.delta: the probe's check of it would test nothing"
+  fi
+done
 "$DDLOOP" verify "$DATA/d3.delta" >/dev/null 2>&1 || die "ddloop verify rejects the good d3"
 if "$DDLOOP" verify "$DATA/d3bad.delta" >/dev/null 2>&1; then
   die "ddloop verify accepts d3 with bytes flipped at $at of $dsize: the damage test would test nothing"
@@ -331,7 +356,16 @@ for m in "${MODS[@]}"; do
   cp "$KC/$m" "$ROOT/lib/modules/"
   basename "$m" >>"$ROOT/lib/modules/boot-order"
 done
-[[ -n $KO ]] && cp "$KO" "$ROOT/lib/modules/ddloop.ko"
+if [[ -n $KO ]]; then
+  cp "$KO" "$ROOT/lib/modules/ddloop.ko"
+  # The driver's ioctls probed directly (static: no libraries in the guest).
+  if ! gcc -static -O2 -Wall -Wextra -I "$REPO" -o "$ROOT/usr/local/bin/ioctl_probe" \
+    "$HERE/ioctl_probe.c" >"$RUN/probe-build.log" 2>&1; then
+    sed 's/^/# build: /' "$RUN/probe-build.log" | tail -n 20
+    die "tests/kernel/ioctl_probe.c does not build (gcc -static)"
+  fi
+  grep -E 'warning:' "$RUN/probe-build.log" | sed 's/^/# probe build warning: /' || true
+fi
 (cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$RUN/initramfs.cpio.gz"
 log "initramfs $(($(stat -c %s "$RUN/initramfs.cpio.gz") >> 20)) MiB ($(du -sm "$ROOT" | cut -f1) MiB unpacked); setup took $(($(date +%s) - T_START)) s"
 

@@ -13,10 +13,9 @@
 #include "ddloop/command.h"
 #include "ddloop/kernel_device.h"
 #include "ddloop/loop_device.h"
+#include "ddloop/open_chain.h"
 #include "ddloop/output.h"
 #include "ddloop/run_program.h"
-#include "deltafile/chain.h"
-#include "snapcore/cow_overlay.h"
 
 namespace ddl::cli {
 
@@ -54,24 +53,8 @@ Status Run(const AttachOptions& o) {
   uint64_t cache = 0;
   if (!ParseSize(o.cache_size, &cache)) return InvalidArgument("--cache-size " + o.cache_size + ": not a size");
   {
-    std::vector<std::unique_ptr<File>> files;
-    std::vector<File*> ds;
-    File* base = nullptr;
-    if (!o.base.empty()) {
-      DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, Env::Posix()->Open(o.base, OpenMode::kRead));
-      base = f.get();
-      files.push_back(std::move(f));
-    }
-    for (const auto& d : o.deltas) {
-      DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, Env::Posix()->Open(d, OpenMode::kRead));
-      ds.push_back(f.get());
-      files.push_back(std::move(f));
-    }
-    DDL_ASSIGN_OR_RETURN(std::unique_ptr<ChainReader> chain, ChainReader::Open(base, ds, ChainOptions()));
-    struct stat cst;
-    if (!o.cow.empty() && stat(o.cow.c_str(), &cst) == 0) {  // an existing scratch file must fit this chain
-      DDL_ASSIGN_OR_RETURN(std::unique_ptr<CowOverlay> cow, CowOverlay::Open(o.cow, chain.get()));
-    }
+    OpenedChain check;  // an existing --cow file must fit this chain too
+    DDL_RETURN_IF_ERROR(OpenChain(o.base, o.deltas, o.cow, /*create_cow=*/false, ChainOptions(), &check));
   }
   if (!o.mount_fs.empty() && !IsMountPoint(o.mount_fs)) {
     struct stat st;

@@ -10,10 +10,9 @@
 
 #include "ddloop/command.h"
 #include "ddloop/fuse_disk.h"
+#include "ddloop/open_chain.h"
 #include "ddloop/output.h"
 #include "ddloop/run_program.h"
-#include "deltafile/chain.h"
-#include "snapcore/cow_overlay.h"
 
 namespace ddl::cli {
 
@@ -53,48 +52,19 @@ class Logger {
   std::mutex mu_;
 };
 
-struct Opened {
-  std::vector<std::unique_ptr<File>> files;
-  std::unique_ptr<ChainReader> chain;
-  std::unique_ptr<CowOverlay> cow;
-};
-
-// Opens the base, the deltas, the chain and the COW file.
-Status OpenChain(const std::string& base, const std::vector<std::string>& deltas, const std::string& cow,
-                 const std::string& cache_size, std::function<void(const std::string&)> log, Opened* out) {
-  Env* env = Env::Posix();
-  ChainOptions co;
-  uint64_t cache = 0;
-  if (!ParseSize(cache_size, &cache)) return InvalidArgument("--cache-size " + cache_size + ": not a size");
-  co.cache_bytes = cache;
-  co.log = std::move(log);
-  File* base_file = nullptr;
-  if (!base.empty()) {
-    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(base, OpenMode::kRead));
-    base_file = f.get();
-    out->files.push_back(std::move(f));
-  }
-  std::vector<File*> ds;
-  for (const std::string& d : deltas) {
-    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(d, OpenMode::kRead));
-    ds.push_back(f.get());
-    out->files.push_back(std::move(f));
-  }
-  DDL_ASSIGN_OR_RETURN(out->chain, ChainReader::Open(base_file, ds, co));
-  if (!cow.empty()) {
-    DDL_ASSIGN_OR_RETURN(out->cow, CowOverlay::Open(cow, out->chain.get()));
-  }
-  return Status::Ok();
-}
-
 Status Run(const MountOptions& o) {
   if (o.args.size() < 2) return InvalidArgument("give one or more deltafiles and then the mount point");
   if (o.threads < 1 || o.threads > 64) return InvalidArgument("--threads must be 1 to 64");
   std::vector<std::string> deltas(o.args.begin(), o.args.end() - 1);
   // The server changes to / when it goes to the background: anchor paths now.
   auto logger = std::make_shared<Logger>(AbsolutePath(o.log_file));
-  Opened op;
-  DDL_RETURN_IF_ERROR(OpenChain(o.base, deltas, o.cow, o.cache_size, [logger](const std::string& l) { (*logger)(l); }, &op));
+  uint64_t cache = 0;
+  if (!ParseSize(o.cache_size, &cache)) return InvalidArgument("--cache-size " + o.cache_size + ": not a size");
+  ChainOptions co;
+  co.cache_bytes = static_cast<size_t>(cache);
+  co.log = [logger](const std::string& l) { (*logger)(l); };
+  OpenedChain op;
+  DDL_RETURN_IF_ERROR(OpenChain(o.base, deltas, o.cow, /*create_cow=*/true, co, &op));
   FuseDiskOptions fo;
   fo.mountpoint = o.args.back();
   fo.foreground = o.foreground;

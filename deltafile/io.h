@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "deltafile/status.h"
 
@@ -100,6 +101,10 @@ class Env {
   virtual std::string Stamp(const std::string& path) = 0;
   // True for a block device.
   virtual bool IsBlockDevice(const std::string& path) = 0;
+  // Creates a directory (its parent must exist); an existing one is an error.
+  virtual Status MakeDir(const std::string& path) = 0;
+  // The names (not paths) of the entries of a directory, without . and ..
+  virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
 
   // The process-wide POSIX environment. Never deleted.
   static Env* Posix();

@@ -95,6 +95,18 @@ std::string MemEnv::Stamp(const std::string& path) {
          ":" + std::to_string(it->second->version);
 }
 
+Result<std::vector<std::string>> MemEnv::ListDir(const std::string& dir) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> out;
+  std::string prefix = dir + "/";
+  for (const auto& kv : files_) {
+    if (kv.first.compare(0, prefix.size(), prefix) != 0) continue;
+    std::string rest = kv.first.substr(prefix.size());
+    if (!rest.empty() && rest.find('/') == std::string::npos) out.push_back(rest);
+  }
+  return out;
+}
+
 bool MemEnv::Exists(const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
   return files_.count(path) != 0;

@@ -34,6 +34,10 @@ class MemEnv : public Env {
   bool Exists(const std::string& path) override;
   std::string Stamp(const std::string& path) override;
   bool IsBlockDevice(const std::string&) override { return false; }
+  // Directories are implicit: MakeDir only ticks; ListDir lists the files
+  // whose path is dir + "/" + name.
+  Status MakeDir(const std::string&) override { return Tick(); }
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override;
 
   // Direct access for tests.
   void Put(const std::string& path, std::vector<uint8_t> bytes);

@@ -1,5 +1,6 @@
 // io_posix.cc - the POSIX Env: pread/pwrite, fdatasync, rename, and the
 // block-device cases (BLKGETSIZE64, BLKZEROOUT).
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
@@ -154,6 +155,23 @@ class PosixEnv : public Env {
   }
 
   bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+
+  Status MakeDir(const std::string& path) override {
+    if (::mkdir(path.c_str(), 0755) != 0) return Errno(path, "cannot create directory", errno);
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return Errno(dir, "cannot list directory", errno);
+    std::vector<std::string> out;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") out.push_back(n);
+    }
+    ::closedir(d);
+    return out;
+  }
 
   std::string Stamp(const std::string& path) override {
     struct stat st;

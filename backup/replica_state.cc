@@ -8,43 +8,13 @@
 #include <map>
 #include <sstream>
 
+#include "backup/text_fields.h"
+
 namespace ddl {
 
 namespace {
 
 constexpr const char* kMagic = "ddloop-replica-state 1";
-
-std::string Hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "%016" PRIx64, v);
-  return b;
-}
-
-bool ParseHex64(const std::string& s, uint64_t* v) {
-  if (s.empty() || s.size() > 16) return false;
-  char* end = nullptr;
-  *v = std::strtoull(s.c_str(), &end, 16);
-  return end && *end == '\0';
-}
-
-bool ParseU64(const std::string& s, uint64_t* v) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  *v = std::strtoull(s.c_str(), &end, 10);
-  return end && *end == '\0';
-}
-
-bool ParseFp(const std::string& s, Fingerprint* fp) {
-  if (s.size() != 64) return false;
-  uint8_t b[DDL_FINGERPRINT_SIZE];
-  for (int i = 0; i < 32; i++) {
-    uint64_t v;
-    if (!ParseHex64(s.substr(2 * i, 2), &v)) return false;
-    b[i] = static_cast<uint8_t>(v);
-  }
-  *fp = Fingerprint::Decode(b);
-  return true;
-}
 
 }  // namespace
 
@@ -62,22 +32,17 @@ std::string ReplicaState::Encode() const {
   } else {
     o << "target_snapshot " << target.snapshot.ToString() << "\n";
     o << "target_fingerprint " << target.fingerprint.Hex() << "\n";
-    o << "delta_header_csum " << Hex(delta_csum) << "\n";
+    o << "delta_header_csum " << Hex64(delta_csum) << "\n";
     o << "done_records " << done_records << "\n";
   }
-  std::string body = o.str();
-  return body + "checksum " + Hex(Xxh64(body.data(), body.size())) + "\n";
+  return WithChecksumLine(o.str());
 }
 
 Result<ReplicaState> ReplicaState::Decode(const std::string& text, const std::string& name) {
   auto bad = [&](const std::string& what) { return Corruption(name + ": damaged replica state: " + what); };
-  size_t cpos = text.rfind("checksum ");
-  if (cpos == std::string::npos || (cpos > 0 && text[cpos - 1] != '\n')) return bad("no checksum line");
-  uint64_t csum;
-  std::string cs = text.substr(cpos + 9);
-  if (!cs.empty() && cs.back() == '\n') cs.pop_back();
-  if (!ParseHex64(cs, &csum) || csum != Xxh64(text.data(), cpos)) return bad("checksum mismatch");
-  std::istringstream in(text.substr(0, cpos));
+  std::string body;
+  if (const char* why = CheckChecksumLine(text, &body)) return bad(why);
+  std::istringstream in(body);
   std::string line;
   if (!std::getline(in, line) || line != kMagic) return bad("unknown format");
   std::map<std::string, std::string> kv;
@@ -96,12 +61,12 @@ Result<ReplicaState> ReplicaState::Decode(const std::string& text, const std::st
   if (!ParseU64(kv["chunk_shift"], &v)) return bad("chunk_shift");
   s.chunk_shift = static_cast<uint32_t>(v);
   if (!Uuid::Parse(kv["current_snapshot"], &s.current.snapshot)) return bad("current_snapshot");
-  if (!ParseFp(kv["current_fingerprint"], &s.current.fingerprint)) return bad("current_fingerprint");
+  if (!ParseFingerprint(kv["current_fingerprint"], &s.current.fingerprint)) return bad("current_fingerprint");
   if (s.phase == Phase::kAt) {
     s.stamp = kv["image_stamp"] == "-" ? "" : kv["image_stamp"];
   } else {
     if (!Uuid::Parse(kv["target_snapshot"], &s.target.snapshot)) return bad("target_snapshot");
-    if (!ParseFp(kv["target_fingerprint"], &s.target.fingerprint)) return bad("target_fingerprint");
+    if (!ParseFingerprint(kv["target_fingerprint"], &s.target.fingerprint)) return bad("target_fingerprint");
     if (!ParseHex64(kv["delta_header_csum"], &s.delta_csum)) return bad("delta_header_csum");
     if (!ParseU64(kv["done_records"], &s.done_records)) return bad("done_records");
   }

@@ -1,0 +1,173 @@
+// cmd_archive.cc - `ddloop archive DELTA... -f TARGET`: write a deltafile
+// chain as a pax tar archive (or a numbered set of them) to a file, a pipe
+// or a tape, in fixed-size blocks (backup/archive_writer.h).
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "backup/archive_writer.h"
+#include "ddloop/command.h"
+#include "ddloop/output.h"
+
+#ifndef DDLOOP_VERSION
+#define DDLOOP_VERSION "unknown"
+#endif
+
+namespace ddl::cli {
+
+namespace {
+
+struct ArchiveCmdOptions {
+  std::vector<std::string> deltas;
+  std::string target;
+  std::string block_size = "10240";
+  std::string media_size;
+  bool append = false;
+  bool json = false;
+  bool quiet = false;
+};
+
+// The archive's destination. Archives go to pipes and tapes, which File
+// (random access) does not model, so this writes the descriptor directly:
+// each write(2) is one whole block.
+class Target {
+ public:
+  ~Target() {
+    if (fd_ > STDOUT_FILENO) ::close(fd_);
+  }
+
+  Status Open(const std::string& path, bool append) {
+    path_ = path;
+    if (path == "-") {
+      if (::isatty(STDOUT_FILENO)) return InvalidArgument("refusing to write an archive to a terminal (use -f FILE)");
+      fd_ = STDOUT_FILENO;
+      return Status::Ok();
+    }
+    struct stat st;
+    bool special = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+    int flags = O_WRONLY | O_CLOEXEC;
+    if (!special) flags |= O_CREAT | (append ? O_APPEND : O_TRUNC);
+    fd_ = ::open(path.c_str(), flags, 0644);
+    if (fd_ < 0) return IOError(path + ": cannot open: " + std::strerror(errno));
+    created_ = !special && !append;
+    regular_ = !special;
+    return Status::Ok();
+  }
+
+  Status Write(const void* p, size_t n) {
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+      ssize_t w = ::write(fd_, c, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return IOError(path_ + ": write failed: " + (w < 0 ? std::strerror(errno) : "no progress"));
+      c += w;
+      n -= static_cast<size_t>(w);
+    }
+    return Status::Ok();
+  }
+
+  // Makes a regular file durable; closes (a tape drive writes its file mark).
+  Status Close() {
+    if (regular_ && ::fsync(fd_) != 0) return IOError(path_ + ": fsync failed: " + std::strerror(errno));
+    if (fd_ > STDOUT_FILENO && ::close(fd_) != 0) {
+      fd_ = -1;
+      return IOError(path_ + ": close failed: " + std::strerror(errno));
+    }
+    fd_ = -1;
+    return Status::Ok();
+  }
+
+  // After a failure: a file this command created holds half an archive.
+  void Discard() {
+    if (created_) ::unlink(path_.c_str());
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool created_ = false;
+  bool regular_ = false;
+};
+
+Status Run(const ArchiveCmdOptions& o) {
+  ArchiveWriteOptions wo;
+  wo.tool = "ddloop " DDLOOP_VERSION;
+  uint64_t v = 0;
+  if (!ParseSize(o.block_size, &v) || v == 0) return InvalidArgument("--block-size " + o.block_size + ": not a size");
+  wo.block_size = static_cast<size_t>(v);
+  if (!o.media_size.empty()) {
+    if (!ParseSize(o.media_size, &wo.media_size) || wo.media_size == 0)
+      return InvalidArgument("--media-size " + o.media_size + ": not a size");
+    if (o.target == "-") return InvalidArgument("--media-size needs -f FILE: the archives are FILE.001, FILE.002, ...");
+    if (o.append) return InvalidArgument("--media-size and --append cannot be combined");
+  }
+  Progress progress(!o.quiet && !o.json);
+  wo.progress = [&](const std::string& name, uint64_t d, uint64_t t) { progress.Update("archive " + name, d, t); };
+  DDL_ASSIGN_OR_RETURN(ArchivePlan plan, PlanArchives(o.deltas, o.target, wo));
+
+  std::vector<std::pair<std::string, ArchiveWriteReport>> written;
+  for (size_t k = 0; k < plan.archives.size(); k++) {
+    const std::string& path = plan.archives[k].this_archive;
+    Target t;
+    DDL_RETURN_IF_ERROR(t.Open(path, o.append));
+    ArchiveWriteReport rep;
+    Status s = WriteArchive(plan, k, [&](const void* p, size_t n) { return t.Write(p, n); }, wo, &rep);
+    if (s.ok()) s = t.Close();
+    if (!s.ok()) {
+      progress.Finish();
+      t.Discard();
+      return s;
+    }
+    written.emplace_back(path, rep);
+  }
+  progress.Finish();
+  // The report goes to stdout, unless the archive does.
+  FILE* out = o.target == "-" ? stderr : stdout;
+  if (o.json) {
+    std::vector<Json> arcs;
+    for (size_t k = 0; k < written.size(); k++) {
+      const Catalog& c = plan.archives[k];
+      Json j;
+      j.Str("archive", written[k].first).Num("number", c.number).Num("count", c.count).Str("set", c.set.ToString())
+          .Num("deltafiles", c.members.size()).Num("bytes", written[k].second.bytes)
+          .Num("blocks", written[k].second.blocks).Num("block_size", wo.block_size);
+      arcs.push_back(j);
+    }
+    Json j;
+    j.Arr("archives", arcs).Num("deltafiles", o.deltas.size()).Num("deltafile_bytes", plan.total_bytes);
+    std::fprintf(out, "%s\n", j.Dump().c_str());
+  } else if (!o.quiet) {
+    for (size_t k = 0; k < written.size(); k++) {
+      const Catalog& c = plan.archives[k];
+      std::fprintf(out, "%s: archive %u of %u, %zu deltafile%s, %s in %llu blocks of %zu bytes\n",
+                   written[k].first == "-" ? "<stdout>" : written[k].first.c_str(), c.number, c.count,
+                   c.members.size(), c.members.size() == 1 ? "" : "s", HumanBytes(written[k].second.bytes).c_str(),
+                   (unsigned long long)written[k].second.blocks, wo.block_size);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Command SetupArchive(CLI::App& root) {
+  auto o = std::make_shared<ArchiveCmdOptions>();
+  CLI::App* app = root.add_subcommand("archive", "Write a deltafile chain as a pax tar archive (file, pipe or tape)");
+  app->add_option("deltas", o->deltas, "DELTA...")->required();
+  app->add_option("-f,--file", o->target, "Archive to write: a file, '-' (standard output) or a tape device")
+      ->required();
+  app->add_option("--block-size", o->block_size,
+                  "Bytes per write, a multiple of 512 up to 1M (default 10240, like tar)");
+  app->add_option("--media-size", o->media_size,
+                  "Split into archives FILE.001, FILE.002, ... of at most this size, at deltafile boundaries");
+  app->add_flag("--append", o->append, "Add the archive at the end of FILE (tar concatenation)");
+  app->add_flag("--json", o->json, "Print a JSON result");
+  app->add_flag("-q,--quiet", o->quiet, "Print nothing on success");
+  return {app, [o] { return Run(*o); }};
+}
+
+}  // namespace ddl::cli

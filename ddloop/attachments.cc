@@ -88,6 +88,7 @@ Status SaveAttachment(const Attachment& a) {
   o << "id " << a.id << "\nkind " << a.kind << "\nloop " << a.loop << "\nfs_mount " << a.fs_mount << "\nbase " << a.base << "\ncow " << a.cow
     << "\npid " << a.pid << "\ncreated " << a.created << "\n";
   for (const auto& d : a.deltas) o << "delta " << d << "\n";
+  if (!a.volume.empty()) o << "volume " << a.volume << "\nsnapshot " << a.snapshot << "\n";
   return WriteFileAtomic(Env::Posix(), a.dir + "/state", o.str());
 }
 
@@ -108,6 +109,8 @@ static bool LoadAttachment(const std::string& dir, Attachment* a) {
     else if (k == "pid") a->pid = std::atoi(v.c_str());
     else if (k == "created") a->created = std::strtoull(v.c_str(), nullptr, 10);
     else if (k == "delta") a->deltas.push_back(v);
+    else if (k == "volume") a->volume = v;
+    else if (k == "snapshot") a->snapshot = v;
   }
   return !a->id.empty();
 }
@@ -146,6 +149,7 @@ Result<Attachment> FindAttachment(const std::string& what) {
 
 #include "ddloop/kernel_device.h"
 #include "ddloop/loop_device.h"
+#include "ddloop/run_program.h"
 
 namespace ddl::cli {
 
@@ -175,6 +179,9 @@ Status Teardown(const Attachment& a, bool force, std::vector<std::string>* steps
       return IOError(a.FuseMount() + ": cannot unmount: " + std::strerror(errno));
     steps->push_back("unmounted " + a.FuseMount());
   }
+  // A volume's server closes the volume (flush, journal marked clean) once
+  // its FUSE mount is gone: give it time before asking it to stop.
+  for (int i = 0; i < 300 && !a.volume.empty() && a.ServerAlive(); i++) usleep(100000);
   if (a.ServerAlive()) {
     ::kill(a.pid, SIGTERM);
     for (int i = 0; i < 50 && a.ServerAlive(); i++) usleep(100000);
@@ -186,6 +193,63 @@ Status Teardown(const Attachment& a, bool force, std::vector<std::string>* steps
   if (::rmdir(a.dir.c_str()) != 0 && errno != ENOENT)
     return IOError(a.dir + ": cannot remove: " + std::strerror(errno));
   return Status::Ok();
+}
+
+}  // namespace ddl::cli
+
+namespace ddl::cli {
+
+Status CheckMountFsDir(const std::string& dir) {
+  if (dir.empty()) return Status::Ok();
+  if (IsMountPoint(dir)) return InvalidArgument(dir + ": something is already mounted there");
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return InvalidArgument(dir + ": not a directory");
+  return Status::Ok();
+}
+
+Status StartServer(const std::vector<std::string>& argv, Attachment* a) {
+  std::string err;
+  if (RunProgram(argv, &err) != 0) {
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    return IOError("cannot start the FUSE server: " + err.substr(err.rfind('\n') + 1));
+  }
+  // The server writes its PID once it has daemonized; wait for it.
+  for (int i = 0; i < 100 && a->pid <= 0; i++) {
+    std::ifstream pf(a->dir + "/pid");
+    if (!(pf >> a->pid)) a->pid = 0;
+    if (a->pid <= 0) usleep(50000);
+  }
+  if (a->pid <= 0) return IOError(a->dir + "/pid: the FUSE server did not report its PID");
+  return SaveAttachment(*a);
+}
+
+namespace {
+
+Status MountFs(const std::string& dev, const std::string& dir, bool writable) {
+  std::string err;
+  if (writable) {
+    if (RunProgram({"mount", dev, dir}, &err) == 0) return Status::Ok();
+  } else {
+    if (RunProgram({"mount", "-o", "ro", dev, dir}, &err) == 0) return Status::Ok();
+    err.clear();
+    if (RunProgram({"mount", "-o", "ro,norecovery", dev, dir}, &err) == 0) return Status::Ok();
+  }
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  return IOError(dir + ": cannot mount the filesystem on " + dev + ": " + err.substr(0, err.find('\n')));
+}
+
+}  // namespace
+
+Status BindAndMount(Attachment* a, bool writable, const std::string& mount_fs) {
+  if (a->loop.empty()) {
+    DDL_ASSIGN_OR_RETURN(a->loop, LoopAttach(a->FuseMount() + "/disk", !writable, "ddloop:" + a->id));
+    DDL_RETURN_IF_ERROR(SaveAttachment(*a));
+  }
+  if (mount_fs.empty()) return Status::Ok();
+  DDL_RETURN_IF_ERROR(MountFs(a->loop, mount_fs, writable));
+  char buf[PATH_MAX];
+  a->fs_mount = ::realpath(mount_fs.c_str(), buf) ? std::string(buf) : AbsolutePath(mount_fs);
+  return SaveAttachment(*a);
 }
 
 }  // namespace ddl::cli

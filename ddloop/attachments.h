@@ -23,6 +23,8 @@ struct Attachment {
   std::string base;
   std::string cow;
   std::vector<std::string> deltas;
+  std::string volume;    // `ddloop volume attach`: the volume directory
+  std::string snapshot;  // and the snapshot shown read-only ("": the live volume)
   int pid = 0;           // the FUSE server
   uint64_t created = 0;  // unix seconds
 
@@ -41,6 +43,18 @@ std::vector<Attachment> ListAttachments();
 Result<Attachment> FindAttachment(const std::string& what);
 // Whether `dir` is a mount point (per /proc/self/mountinfo).
 bool IsMountPoint(const std::string& dir);
+
+// The steps `attach` and `volume attach` share.
+// --mount-fs DIR must be a directory with nothing mounted on it.
+Status CheckMountFsDir(const std::string& dir);
+// Runs the FUSE server `argv` (which daemonizes and writes a.dir/pid), waits
+// for its PID into a->pid and saves the record.
+Status StartServer(const std::vector<std::string>& argv, Attachment* a);
+// Binds a loop device to the FUSE disk, then (with mount_fs) mounts the
+// filesystem on it: read-only unless writable; a read-only mount of a
+// journal that needs recovery retries with norecovery. Saves the record
+// after each step.
+Status BindAndMount(Attachment* a, bool writable, const std::string& mount_fs);
 
 }  // namespace ddl::cli
 

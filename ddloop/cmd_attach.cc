@@ -1,18 +1,12 @@
 // cmd_attach.cc - `ddloop attach [--base IMG] DELTA... [--mount-fs DIR]`:
 // mount the chain (FUSE) in a private directory, bind a loop device to its
 // disk, optionally mount the filesystem inside; print the loop device.
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <climits>
-#include <cstdlib>
-#include <fstream>
+#include <cstdio>
 #include <memory>
 
 #include "ddloop/attachments.h"
 #include "ddloop/command.h"
 #include "ddloop/kernel_device.h"
-#include "ddloop/loop_device.h"
 #include "ddloop/open_chain.h"
 #include "ddloop/output.h"
 #include "ddloop/run_program.h"
@@ -33,21 +27,6 @@ struct AttachOptions {
 };
 
 
-// Mounts the filesystem on `dev` at `dir`: read-only unless writable; a
-// read-only mount of a journal that needs recovery retries with norecovery.
-Status MountFs(const std::string& dev, const std::string& dir, bool writable) {
-  std::string err;
-  if (writable) {
-    if (RunProgram({"mount", dev, dir}, &err) == 0) return Status::Ok();
-  } else {
-    if (RunProgram({"mount", "-o", "ro", dev, dir}, &err) == 0) return Status::Ok();
-    err.clear();
-    if (RunProgram({"mount", "-o", "ro,norecovery", dev, dir}, &err) == 0) return Status::Ok();
-  }
-  while (!err.empty() && err.back() == '\n') err.pop_back();
-  return IOError(dir + ": cannot mount the filesystem on " + dev + ": " + err.substr(0, err.find('\n')));
-}
-
 Status Run(const AttachOptions& o) {
   // Check everything we can before touching the system.
   uint64_t cache = 0;
@@ -56,13 +35,7 @@ Status Run(const AttachOptions& o) {
     OpenedChain check;  // an existing --cow file must fit this chain too
     DDL_RETURN_IF_ERROR(OpenChain(o.base, o.deltas, o.cow, /*create_cow=*/false, ChainOptions(), &check));
   }
-  if (!o.mount_fs.empty() && !IsMountPoint(o.mount_fs)) {
-    struct stat st;
-    if (stat(o.mount_fs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      return InvalidArgument(o.mount_fs + ": not a directory");
-  } else if (!o.mount_fs.empty()) {
-    return InvalidArgument(o.mount_fs + ": something is already mounted there");
-  }
+  DDL_RETURN_IF_ERROR(CheckMountFsDir(o.mount_fs));
 
   // Which path: the kernel driver when it is there (read-only), else FUSE.
   if (o.kernel && o.fuse) return InvalidArgument("--kernel and --fuse exclude each other");
@@ -100,33 +73,11 @@ Status Run(const AttachOptions& o) {
   if (!o.cow.empty()) argv.insert(argv.end(), {"--cow", a.cow});
   argv.insert(argv.end(), a.deltas.begin(), a.deltas.end());
   argv.push_back(a.FuseMount());
-  std::string err;
-  if (RunProgram(argv, &err) != 0) {
-    while (!err.empty() && err.back() == '\n') err.pop_back();
-    return fail(IOError("cannot start the FUSE server: " + err.substr(err.rfind('\n') + 1)));
+  Status started = StartServer(argv, &a);
+  if (!started.ok()) return fail(started);
   }
-  // The server writes its PID once it has daemonized; wait for it.
-  for (int i = 0; i < 100 && a.pid <= 0; i++) {
-    std::ifstream pf(a.dir + "/pid");
-    if (!(pf >> a.pid)) a.pid = 0;
-    if (a.pid <= 0) usleep(50000);
-  }
-  if (a.pid <= 0) return fail(IOError(a.dir + "/pid: the FUSE server did not report its PID"));
-  DDL_RETURN_IF_ERROR(SaveAttachment(a));
-
-  auto loop = LoopAttach(a.FuseMount() + "/disk", o.cow.empty(), "ddloop:" + a.id);
-  if (!loop.ok()) return fail(loop.status());
-  a.loop = *loop;
-  DDL_RETURN_IF_ERROR(SaveAttachment(a));
-  }
-  if (!o.mount_fs.empty()) {
-    Status s = MountFs(a.loop, o.mount_fs, !o.cow.empty());
-    if (!s.ok()) return fail(s);
-    a.fs_mount = AbsolutePath(o.mount_fs);
-    char buf[4096];
-    if (realpath(o.mount_fs.c_str(), buf)) a.fs_mount = buf;
-    DDL_RETURN_IF_ERROR(SaveAttachment(a));
-  }
+  Status bound = BindAndMount(&a, !o.cow.empty(), o.mount_fs);
+  if (!bound.ok()) return fail(bound);
   if (!o.json) std::fprintf(stderr, "ddloop attach: %s\n", why.c_str());
   if (o.json) {
     Json j;

@@ -1,13 +1,11 @@
 // cmd_create.cc - `ddloop create [--base OLD] NEW -o OUT`: diff two images
 // (files or block devices) into a deltafile; without --base, a seed delta.
-#include <signal.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <memory>
 
 #include "ddloop/command.h"
 #include "ddloop/output.h"
+#include "ddloop/replace_file.h"
 #include "snapcore/image_diff.h"
 
 namespace ddl::cli {
@@ -27,15 +25,6 @@ struct CreateOptions {
   bool json = false;
   bool quiet = false;
 };
-
-// The temp file to remove if we are interrupted (async-signal-safe unlink).
-char g_tmp_path[4096];
-
-void OnSignal(int sig) {
-  if (g_tmp_path[0]) unlink(g_tmp_path);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
 
 Status ParseUuidOpt(const std::string& s, const char* what, Uuid* u) {
   if (s.empty()) return Status::Ok();
@@ -66,30 +55,15 @@ Status Run(const CreateOptions& o) {
   }
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> new_img, env->Open(o.image, OpenMode::kRead));
 
-  // Written beside OUT and renamed into place: OUT is never half-written.
-  const std::string tmp = o.out + ".tmp." + std::to_string(getpid());
-  std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
-  signal(SIGINT, OnSignal);
-  signal(SIGTERM, OnSignal);
-  signal(SIGHUP, OnSignal);
   Progress progress(!o.quiet && !o.json);
   d.progress = [&](uint64_t done, uint64_t total) { progress.Update("create " + o.out, done, total); };
   ImageDiffResult r;
-  Status s;
-  {
-    auto out = env->Open(tmp, OpenMode::kCreate);
-    if (!out.ok()) return out.status();
-    s = CreateDeltaFromImages(old_img.get(), new_img.get(), out->get(), d, &r);
-    if (s.ok()) s = (*out)->Sync();
-  }
-  if (s.ok()) s = env->Rename(tmp, o.out);
-  if (s.ok()) s = env->SyncDirOf(o.out);
+  // Written beside OUT and renamed into place: OUT is never half-written.
+  Status s = ReplaceFile(env, o.out, [&](File* out) {
+    return CreateDeltaFromImages(old_img.get(), new_img.get(), out, d, &r);
+  });
   progress.Finish();
-  if (!s.ok()) {
-    env->Remove(tmp);
-    return s;
-  }
-  g_tmp_path[0] = 0;
+  DDL_RETURN_IF_ERROR(s);
 
   const double ratio = r.stats.payload_bytes ? double(r.stats.data_bytes) / double(r.stats.payload_bytes) : 0;
   if (o.json) {

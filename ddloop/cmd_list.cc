@@ -40,7 +40,7 @@ Status Run(const ListOptions& o) {
       Json j;
       j.Str("id", a.id).Str("device", a.loop).Str("fs_mount", a.fs_mount).Str("base", a.base).Str("cow", a.cow)
           .Str("kind", a.kind).Num("pid", static_cast<uint64_t>(a.pid)).Bool("ok", Healthy(a))
-          .Str("created", IsoTime(a.created * 1000000000ull));
+          .Str("created", IsoTime(a.created * 1000000000ull)).Str("volume", a.volume).Str("snapshot", a.snapshot);
       std::string obj = j.Dump();
       obj.insert(obj.size() - 1, ", \"deltas\": " + deltas);
       std::printf("%s%s", i ? ", " : "", obj.c_str());
@@ -60,6 +60,12 @@ Status Run(const ListOptions& o) {
   }
   std::printf("%-13s %-12s %-6s %-24s %s\n", "ID", "DEVICE", "MODE", "MOUNTED ON", "DELTAS");
   for (const Attachment& a : all) {
+    if (!a.volume.empty()) {  // `ddloop volume attach`: the volume (and snapshot) instead of deltas
+      std::printf("%-13s %-12s %-6s %-24s volume %s%s%s  %s\n", a.id.c_str(), a.loop.empty() ? "-" : a.loop.c_str(),
+                  a.snapshot.empty() ? "rw" : "ro", a.fs_mount.empty() ? "-" : a.fs_mount.c_str(), a.volume.c_str(),
+                  a.snapshot.empty() ? "" : " snapshot ", a.snapshot.c_str(), Health(a).c_str());
+      continue;
+    }
     std::string last = a.deltas.empty() ? "" : a.deltas.back();
     std::printf("%-13s %-12s %-6s %-24s %zu (last %s)  %s\n", a.id.c_str(), a.loop.empty() ? "-" : a.loop.c_str(),
                 a.kernel() ? "kernel" : a.cow.empty() ? "ro" : "cow", a.fs_mount.empty() ? "-" : a.fs_mount.c_str(), a.deltas.size(),

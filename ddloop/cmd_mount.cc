@@ -1,12 +1,9 @@
 // cmd_mount.cc - `ddloop mount [--base IMG] DELTA... MOUNTPOINT`: show the
 // volume at the last delta's target as MOUNTPOINT/disk (FUSE).
-#include <syslog.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <memory>
-#include <mutex>
 
 #include "ddloop/command.h"
 #include "ddloop/fuse_disk.h"
@@ -30,34 +27,12 @@ struct MountOptions {
   bool allow_other = false;
 };
 
-// Log lines go to --log FILE, to syslog, and to stderr while it is ours.
-class Logger {
- public:
-  explicit Logger(const std::string& file) : file_(file) { openlog("ddloop", LOG_PID, LOG_DAEMON); }
-  void operator()(const std::string& line) {
-    std::lock_guard<std::mutex> l(mu_);
-    syslog(LOG_ERR, "%s", line.c_str());
-    if (!file_.empty()) {
-      if (FILE* f = std::fopen(file_.c_str(), "a")) {
-        std::fprintf(f, "%s ddloop mount: %s\n", IsoTime(uint64_t(time(nullptr)) * 1000000000ull).c_str(),
-                     line.c_str());
-        std::fclose(f);
-      }
-    }
-    std::fprintf(stderr, "ddloop mount: %s\n", line.c_str());
-  }
-
- private:
-  std::string file_;
-  std::mutex mu_;
-};
-
 Status Run(const MountOptions& o) {
   if (o.args.size() < 2) return InvalidArgument("give one or more deltafiles and then the mount point");
   if (o.threads < 1 || o.threads > 64) return InvalidArgument("--threads must be 1 to 64");
   std::vector<std::string> deltas(o.args.begin(), o.args.end() - 1);
   // The server changes to / when it goes to the background: anchor paths now.
-  auto logger = std::make_shared<Logger>(AbsolutePath(o.log_file));
+  auto logger = std::make_shared<ServerLog>("ddloop mount", AbsolutePath(o.log_file));
   uint64_t cache = 0;
   if (!ParseSize(o.cache_size, &cache)) return InvalidArgument("--cache-size " + o.cache_size + ": not a size");
   ChainOptions co;
@@ -72,7 +47,8 @@ Status Run(const MountOptions& o) {
   fo.max_threads = o.threads;
   fo.pid_file = AbsolutePath(o.pid_file);
   fo.log = [logger](const std::string& l) { (*logger)(l); };
-  int rc = RunFuseDisk(op.chain.get(), op.cow.get(), fo);
+  std::unique_ptr<DiskSource> disk = ChainDisk(op.chain.get(), op.cow.get());
+  int rc = RunFuseDisk(disk.get(), fo);
   if (rc != 0) return Status(rc == 3 ? Code::kIOError : Code::kInvalidArgument, fo.mountpoint + ": mount failed");
   return Status::Ok();
 }

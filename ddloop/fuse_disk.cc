@@ -1,9 +1,11 @@
-// fuse_disk.cc - the FUSE glue of `ddloop mount`. Only translation between
-// FUSE callbacks and ChainReader/CowOverlay lives here.
+// fuse_disk.cc - the FUSE glue of `ddloop mount` and `ddloop volume
+// attach`. Only translation between FUSE callbacks and a DiskSource lives
+// here.
 #define FUSE_USE_VERSION 312
 #include "ddloop/fuse_disk.h"
 
 #include <fuse.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,15 +14,33 @@
 #include <ctime>
 #include <string>
 
+#include "ddloop/output.h"
+
 namespace ddl::cli {
+
+ServerLog::ServerLog(std::string who, std::string file) : who_(std::move(who)), file_(std::move(file)) {
+  openlog("ddloop", LOG_PID, LOG_DAEMON);
+}
+
+void ServerLog::operator()(const std::string& line) {
+  std::lock_guard<std::mutex> l(mu_);
+  syslog(LOG_ERR, "%s", line.c_str());
+  if (!file_.empty()) {
+    if (FILE* f = std::fopen(file_.c_str(), "a")) {
+      std::fprintf(f, "%s %s: %s\n", IsoTime(uint64_t(time(nullptr)) * 1000000000ull).c_str(), who_.c_str(),
+                   line.c_str());
+      std::fclose(f);
+    }
+  }
+  std::fprintf(stderr, "%s: %s\n", who_.c_str(), line.c_str());
+}
 
 namespace {
 
 constexpr const char* kDisk = "/disk";
 
 struct DiskFs {
-  ChainReader* chain;
-  CowOverlay* cow;
+  DiskSource* disk;
   uint64_t size;
   time_t mtime;
   std::function<void(const std::string&)> log;
@@ -50,7 +70,7 @@ int DiskGetattr(const char* path, struct stat* st, struct fuse_file_info*) {
     return 0;
   }
   if (std::strcmp(path, kDisk) != 0) return -ENOENT;
-  st->st_mode = S_IFREG | (fs->cow ? 0644 : 0444);
+  st->st_mode = S_IFREG | (fs->disk->writable() ? 0644 : 0444);
   st->st_nlink = 1;
   st->st_ino = 2;
   st->st_size = static_cast<off_t>(fs->size);
@@ -70,7 +90,7 @@ int DiskReaddir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, struct
 
 int DiskOpen(const char* path, struct fuse_file_info* fi) {
   if (std::strcmp(path, kDisk) != 0) return -ENOENT;
-  if ((fi->flags & O_ACCMODE) != O_RDONLY && Fs()->cow == nullptr) return -EROFS;
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && !Fs()->disk->writable()) return -EROFS;
   fi->keep_cache = 1;
   return 0;
 }
@@ -81,7 +101,7 @@ int DiskRead(const char* path, char* buf, size_t n, off_t off, struct fuse_file_
   if (off < 0) return -EINVAL;
   if (static_cast<uint64_t>(off) >= fs->size) return 0;
   n = static_cast<size_t>(std::min<uint64_t>(n, fs->size - static_cast<uint64_t>(off)));
-  Status s = fs->cow ? fs->cow->Read(static_cast<uint64_t>(off), buf, n) : fs->chain->Read(static_cast<uint64_t>(off), buf, n);
+  Status s = fs->disk->Read(static_cast<uint64_t>(off), buf, n);
   if (!s.ok()) {
     if (s.code() != Code::kCorruption && fs->log) fs->log("read error: " + s.message());
     return -EIO;
@@ -92,10 +112,10 @@ int DiskRead(const char* path, char* buf, size_t n, off_t off, struct fuse_file_
 int DiskWrite(const char* path, const char* buf, size_t n, off_t off, struct fuse_file_info*) {
   if (std::strcmp(path, kDisk) != 0) return -ENOENT;
   DiskFs* fs = Fs();
-  if (!fs->cow) return -EROFS;
+  if (!fs->disk->writable()) return -EROFS;
   if (off < 0 || static_cast<uint64_t>(off) >= fs->size) return -ENOSPC;
   n = static_cast<size_t>(std::min<uint64_t>(n, fs->size - static_cast<uint64_t>(off)));
-  Status s = fs->cow->Write(static_cast<uint64_t>(off), buf, n);
+  Status s = fs->disk->Write(static_cast<uint64_t>(off), buf, n);
   if (!s.ok()) {
     if (fs->log) fs->log("write error: " + s.message());
     return -EIO;
@@ -103,10 +123,12 @@ int DiskWrite(const char* path, const char* buf, size_t n, off_t off, struct fus
   return static_cast<int>(n);
 }
 
+// fsync, flush (each close) and release (the last close) make the writes
+// durable: the loop driver turns a REQ_PREFLUSH into fsync of `disk`.
 int DiskFsync(const char*, int, struct fuse_file_info*) {
   DiskFs* fs = Fs();
-  if (!fs->cow) return 0;
-  Status s = fs->cow->Sync();
+  if (!fs->disk->writable()) return 0;
+  Status s = fs->disk->Flush();
   if (!s.ok()) {
     if (fs->log) fs->log("sync error: " + s.message());
     return -EIO;
@@ -115,6 +137,7 @@ int DiskFsync(const char*, int, struct fuse_file_info*) {
 }
 
 int DiskFlush(const char* path, struct fuse_file_info* fi) { return DiskFsync(path, 0, fi); }
+int DiskRelease(const char* path, struct fuse_file_info* fi) { return DiskFsync(path, 0, fi); }
 
 int DiskTruncate(const char*, off_t, struct fuse_file_info*) { return -EPERM; }
 
@@ -167,8 +190,8 @@ void RaiseReadahead(const std::string& mountpoint) {
 
 }  // namespace
 
-int RunFuseDisk(ChainReader* chain, CowOverlay* cow, const FuseDiskOptions& o) {
-  DiskFs fs{chain, cow, chain->size(), time(nullptr), o.log};
+int RunFuseDisk(DiskSource* disk, const FuseDiskOptions& o) {
+  DiskFs fs{disk, disk->size(), time(nullptr), o.log};
   struct fuse_operations ops;
   std::memset(&ops, 0, sizeof ops);
   ops.init = DiskInit;
@@ -179,11 +202,12 @@ int RunFuseDisk(ChainReader* chain, CowOverlay* cow, const FuseDiskOptions& o) {
   ops.write = DiskWrite;
   ops.fsync = DiskFsync;
   ops.flush = DiskFlush;
+  ops.release = DiskRelease;
   ops.truncate = DiskTruncate;
   ops.statfs = DiskStatfs;
 
   std::string mopts = "fsname=ddloop,subtype=ddloop,default_permissions,max_read=1048576";
-  if (!cow) mopts += ",ro";
+  if (!disk->writable()) mopts += ",ro";
   if (o.allow_other) mopts += ",allow_other";
   const char* argv[] = {"ddloop", "-o", mopts.c_str()};
   struct fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
@@ -212,12 +236,15 @@ int RunFuseDisk(ChainReader* chain, CowOverlay* cow, const FuseDiskOptions& o) {
       std::fclose(p);
     }
   }
+  if (o.on_ready) o.on_ready();
   struct fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(o.max_threads));
   fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(o.max_threads));
   int rc = fuse_loop_mt(f, cfg);
   fuse_loop_cfg_destroy(cfg);
-  if (cow) (void)cow->Sync();
+  if (o.on_stop) o.on_stop();
+  Status closed = disk->Close();
+  if (!closed.ok() && o.log) o.log("close: " + closed.message());
   fuse_remove_signal_handlers(se);
   fuse_unmount(f);
   fuse_destroy(f);

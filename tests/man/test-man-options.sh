@@ -11,6 +11,9 @@
 #     metavariables ("DELTA... IMG"), by those;
 #   - every option named in an OPTIONS item tag (the line after .TP) is a
 #     real option of the subcommand (no stale documentation).
+# A subcommand that is a group of subcommands (`ddloop volume create`,
+# `ddloop volume delta`, ...) has one page: each member is in its SYNOPSIS,
+# and each member's options and positionals are checked against it as above.
 # Also checks that MANDIR/ddloop.8 names every subcommand (the word and a
 # ddloop-SUB reference) and documents the options of `DDLOOP --help`.
 # Prints one ok/FAIL line per check and "N passed, N failed"; exits 0 only
@@ -111,35 +114,21 @@ else
   done
 fi
 
-for sub in $subs; do
-  page="$MANDIR/ddloop-$sub.8"
-  name="ddloop-$sub.8"
-  if [ ! -f "$page" ]; then
-    not_ok "$name: subcommand $sub has no page in $MANDIR"
-    continue
-  fi
-  if ! help=$("$DDLOOP" "$sub" --help 2>&1); then
-    not_ok "ddloop $sub --help exits 0"
-    continue
-  fi
-  text=$(plain "$page")
-  options_sec=$(printf '%s\n' "$text" | section OPTIONS)
-  synopsis_sec=$(printf '%s\n' "$text" | section SYNOPSIS)
-  if [ -z "$options_sec" ]; then
-    not_ok "$name: no OPTIONS section"
-    continue
-  fi
-
+# check_help NAME WHAT HELP: the options and positionals of one `--help`
+# (of `ddloop WHAT`) are in $options_sec (and $synopsis_sec) of page NAME;
+# its options are added to $all_opts.
+check_help() {
+  local name=$1 what=$2 help=$3 opts opt head desc pos words where sec found alts alt all w
   opts=$(printf '%s\n' "$help" | help_options)
   if [ -z "$opts" ]; then
-    not_ok "ddloop $sub --help lists no option (help format not understood)"
-    continue
+    not_ok "ddloop $what --help lists no option (help format not understood)"
+    return
   fi
+  all_opts=$(printf '%s\n%s\n' "$all_opts" "$opts")
   for opt in $opts; do
-    if printf '%s\n' "$options_sec" | mentions "$opt"; then ok "$name documents $opt"
-    else not_ok "$name: option $opt is missing from OPTIONS"; fi
+    if printf '%s\n' "$options_sec" | mentions "$opt"; then ok "$name documents $opt${4:+ ($what)}"
+    else not_ok "$name: option $opt${4:+ of ddloop $what} is missing from OPTIONS"; fi
   done
-
   # Positionals: by NAME in capitals, or by the metavariables of their help.
   while IFS=$'\t' read -r head desc; do
     [ -n "$head" ] || continue
@@ -160,10 +149,46 @@ for sub in $subs; do
         done
         [ "$all" = yes ] && found=yes && break
       done
-      if [ "$found" = yes ]; then ok "$name shows positional $pos in $where"
+      if [ "$found" = yes ]; then ok "$name shows positional $pos in $where${4:+ ($what)}"
       else not_ok "$name: positional $pos (${words//|/ or }) is missing from $where"; fi
     done
   done < <(printf '%s\n' "$help" | help_entries Positionals)
+}
+
+for sub in $subs; do
+  page="$MANDIR/ddloop-$sub.8"
+  name="ddloop-$sub.8"
+  if [ ! -f "$page" ]; then
+    not_ok "$name: subcommand $sub has no page in $MANDIR"
+    continue
+  fi
+  if ! help=$("$DDLOOP" "$sub" --help 2>&1); then
+    not_ok "ddloop $sub --help exits 0"
+    continue
+  fi
+  text=$(plain "$page")
+  options_sec=$(printf '%s\n' "$text" | section OPTIONS)
+  synopsis_sec=$(printf '%s\n' "$text" | section SYNOPSIS)
+  if [ -z "$options_sec" ]; then
+    not_ok "$name: no OPTIONS section"
+    continue
+  fi
+
+  all_opts=""
+  check_help "$name" "$sub" "$help"
+  # A command group (ddloop volume create, ...): each member's options and
+  # positionals are documented on the group's page.
+  for member in $(printf '%s\n' "$help" | help_entries Subcommands | cut -f1 | awk '{ print $1 }'); do
+    if ! mhelp=$("$DDLOOP" "$sub" "$member" --help 2>&1); then
+      not_ok "ddloop $sub $member --help exits 0"
+      continue
+    fi
+    check_help "$name" "$sub $member" "$mhelp" member
+    if printf '%s\n' "$synopsis_sec" | grep -Eq -- "$sub[[:space:]]+$member([^[:alnum:]_-]|\$)"; then
+      ok "$name shows 'ddloop $sub $member' in SYNOPSIS"
+    else not_ok "$name: 'ddloop $sub $member' is missing from SYNOPSIS"; fi
+  done
+  opts=$all_opts
 
   # No stale options: every option in an OPTIONS item tag exists.
   for doc in $(printf '%s\n' "$options_sec" | tags | grep -Eo -- '(^|[^[:alnum:]_-])--?[[:alpha:]][[:alnum:]-]*' |

@@ -1,0 +1,117 @@
+// cmd_volume_delta.cc - `ddloop volume delta` (a deltafile between two
+// snapshots, from their indexes) and `ddloop volume revert`.
+#include <cstdio>
+#include <memory>
+
+#include "ddloop/output.h"
+#include "ddloop/replace_file.h"
+#include "ddloop/volume_commands.h"
+#include "snapcore/volume_delta.h"
+
+namespace ddl::cli {
+
+namespace {
+
+struct DeltaOptions {
+  std::string vol;
+  std::string from;
+  std::string to;
+  std::string out;
+  int level = 3;
+  int threads = DefaultThreads();
+  bool json = false;
+  bool quiet = false;
+};
+
+Status RunDelta(const DeltaOptions& o) {
+  if (o.level < 0 || o.level > 19) return InvalidArgument("--level must be 0 (no compression) to 19");
+  if (o.threads < 1 || o.threads > 256) return InvalidArgument("--threads must be 1 to 256");
+  const std::string dir = VolumeDir(o.vol);
+  DDL_RETURN_IF_ERROR(ReadVolumeState(dir).status());
+  vol::VolumeDeltaOptions d;
+  d.from = o.from;
+  d.to = o.to;
+  d.level = o.level;
+  d.threads = o.threads;
+  Progress progress(!o.quiet && !o.json);
+  d.progress = [&](uint64_t done, uint64_t total) { progress.Update("delta " + o.out, done, total); };
+
+  vol::VolumeDeltaResult r;
+  Status s =
+      ReplaceFile(Env::Posix(), o.out, [&](File* out) { return vol::WriteVolumeDelta(Env::Posix(), dir, d, out, &r); });
+  progress.Finish();
+  DDL_RETURN_IF_ERROR(s);
+  const bool seed = o.from.empty();
+  if (o.json) {
+    Json j;
+    j.Str("file", o.out)
+        .Bool("seed", seed)
+        .Str("from", seed ? "" : o.from)
+        .Str("to", o.to)
+        .Num("snapshots_merged", r.snapshots_merged)
+        .Num("volume_size", r.volume_size)
+        .Num("changed_chunks", r.stats.changed_chunks)
+        .Num("data_bytes", r.stats.data_bytes)
+        .Num("zero_bytes", r.stats.zero_bytes)
+        .Num("file_size", r.stats.file_size)
+        .Obj("base", IdentityJson(r.base))
+        .Obj("target", IdentityJson(r.target));
+    std::printf("%s\n", j.Dump().c_str());
+  } else if (!o.quiet) {
+    std::printf("%s: %s delta %s%s, %llu chunks changed (%s data, %s zeroed), %s on disk\n", o.out.c_str(),
+                seed ? "seed" : "incremental", seed ? "" : (o.from + " -> ").c_str(), o.to.c_str(),
+                (unsigned long long)r.stats.changed_chunks, HumanBytes(r.stats.data_bytes).c_str(),
+                HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
+  }
+  return Status::Ok();
+}
+
+struct RevertOptions {
+  std::string vol;
+  std::string snapshot;
+  bool quiet = false;
+};
+
+Status RunRevert(const RevertOptions& o) {
+  const std::string dir = VolumeDir(o.vol);
+  vol::OpenOptions oo;
+  oo.allow_pending_revert = true;
+  oo.note = [&](const std::string& n) {
+    if (!o.quiet) std::fprintf(stderr, "ddloop volume revert: %s\n", n.c_str());
+  };
+  DDL_ASSIGN_OR_RETURN(LockedVolume lv, OpenLocked(dir, "ddloop volume revert", oo));
+  Progress progress(!o.quiet);
+  Status s = lv.volume->Revert(o.snapshot, [&](uint64_t d, uint64_t t) { progress.Update("revert", d, t); });
+  progress.Finish();
+  if (s.ok()) s = lv.volume->Close();
+  DDL_RETURN_IF_ERROR(s);
+  if (!o.quiet) std::printf("%s: the live volume is now snapshot %s\n", o.vol.c_str(), o.snapshot.c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Command SetupVolumeDelta(CLI::App& volume) {
+  auto o = std::make_shared<DeltaOptions>();
+  CLI::App* app = volume.add_subcommand("delta", "Write a deltafile between two snapshots (time ~ chunks changed)");
+  app->add_option("vol", o->vol, "Volume directory")->required();
+  app->add_option("--from", o->from, "Base snapshot (name, #id, UUID) or 'origin'; omit for a seed delta");
+  app->add_option("--to", o->to, "Target snapshot (name, #id or UUID)")->required();
+  app->add_option("-o,--output", o->out, "Deltafile to write (replaced atomically)")->required();
+  app->add_option("--level", o->level, "zstd level 1..19, 0 stores records uncompressed (default 3)");
+  app->add_option("--threads", o->threads, "Compression threads (default: all cores)");
+  app->add_flag("--json", o->json, "Print a JSON summary");
+  app->add_flag("-q,--quiet", o->quiet, "Print nothing on success");
+  return {app, [o] { return RunDelta(*o); }};
+}
+
+Command SetupVolumeRevert(CLI::App& volume) {
+  auto o = std::make_shared<RevertOptions>();
+  CLI::App* app = volume.add_subcommand("revert", "Make the live volume equal to a snapshot (detached volume)");
+  app->add_option("vol", o->vol, "Volume directory")->required();
+  app->add_option("snapshot", o->snapshot, "Snapshot (name, #id or UUID)")->required();
+  app->add_flag("-q,--quiet", o->quiet, "Print nothing on success");
+  return {app, [o] { return RunRevert(*o); }};
+}
+
+}  // namespace ddl::cli

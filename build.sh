@@ -14,9 +14,14 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config   # toolchain
   libzstd-dev libxxhash-dev libcli11-dev libgtest-dev libfuse3-dev  # libraries
   fuse3 util-linux                               # fusermount3; losetup and mount for attach
+  libarchive-dev libarchive-tools strace         # ddloop archive/restore; bsdtar and write sizes in test-archive
+  libcurl4-openssl-dev                           # ddloop push/pull/ls/rm: HTTP and S3 transports
   e2fsprogs groff-base time                      # demo/tests (mkfs.ext4, debugfs), man page check, peak RSS
 )
 TEST_PACKAGES=(clang-14 libclang-rt-14-dev)      # libFuzzer
+TEST_PACKAGES+=(ceph-mon ceph-osd radosgw)       # tests/servers/rgw.sh: a local S3 server (~64 MiB)
+TEST_PACKAGES+=(nginx-light curl python3)       # tests/servers/nginx.sh: HTTP/WebDAV target; curl for the benchmark
+TEST_PACKAGES+=(fio)                             # tests/bench/bench-volume.sh: volume vs loop device writes
 
 install() {
   [ "${DDLOOP_NO_INSTALL:-0}" = 1 ] && return
@@ -49,10 +54,14 @@ run_fuzzers() {
   build build-fuzz -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
     -DDDLOOP_BUILD_TESTS=OFF -DDDLOOP_BUILD_FUZZERS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
   local secs=${DDLOOP_FUZZ_SECONDS:-60} failed=0
-  for t in stream_reader random_reader; do
+  for t in stream_reader random_reader volume_metadata; do
     local corpus
     corpus=$(mktemp -d)
-    cp tests/fuzz/corpus/* tests/golden/valid/*.delta tests/golden/invalid/*.delta "$corpus"/ 2>/dev/null || true
+    if [ $t = volume_metadata ]; then
+      cp tests/fuzz/corpus_volume/* "$corpus"/
+    else
+      cp tests/fuzz/corpus/* tests/golden/valid/*.delta tests/golden/invalid/*.delta "$corpus"/ 2>/dev/null || true
+    fi
     echo "== fuzz_$t for ${secs}s"
     if ./build-fuzz/tests/fuzz_$t -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix=build-fuzz/crash-$t- "$corpus" >build-fuzz/fuzz_$t.log 2>&1; then

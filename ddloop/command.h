@@ -26,6 +26,14 @@ Command SetupMount(CLI::App& root);
 Command SetupAttach(CLI::App& root);
 Command SetupDetach(CLI::App& root);
 Command SetupList(CLI::App& root);
+Command SetupArchive(CLI::App& root);
+Command SetupRestore(CLI::App& root);
+Command SetupPush(CLI::App& root);
+Command SetupPull(CLI::App& root);
+Command SetupLs(CLI::App& root);
+Command SetupRm(CLI::App& root);
+Command SetupVolume(CLI::App& root);    // cmd_volume.cc
+Command SetupSnapshot(CLI::App& root);  // cmd_snapshot.cc
 
 // Default worker threads: the machine's cores.
 int DefaultThreads();

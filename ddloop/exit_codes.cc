@@ -15,6 +15,7 @@ int ExitCodeFor(Code c) {
     case Code::kMismatch: return kExitWrongBase;
     case Code::kBrokenChain: return kExitBrokenChain;
     case Code::kInterrupted: return kExitInterrupted;
+    case Code::kRemote: return kExitRemote;
   }
   return kExitFailure;
 }

@@ -15,6 +15,7 @@ enum ExitCode {
   kExitUnsupported = 5,  // a newer format version or unknown feature
   kExitWrongBase = 6,    // the image is not the delta's base
   kExitBrokenChain = 7,  // the deltas do not form a chain
+  kExitRemote = 8,       // the network or a remote repository failed (push, pull, ls, rm)
   kExitInterrupted = 130,
 };
 

@@ -26,7 +26,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "ddloop " DDLOOP_VERSION ", deltafile format 1");
   app.require_subcommand(1);
   std::vector<Command> commands = {SetupCreate(app), SetupInfo(app), SetupVerify(app), SetupApply(app),
-                                   SetupMount(app),  SetupAttach(app), SetupDetach(app), SetupList(app)};
+                                   SetupMount(app),  SetupAttach(app), SetupDetach(app), SetupList(app),
+                                   SetupArchive(app), SetupRestore(app),
+                                   SetupPush(app),    SetupPull(app),   SetupLs(app),     SetupRm(app),
+                                   SetupVolume(app), SetupSnapshot(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

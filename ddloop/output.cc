@@ -94,6 +94,12 @@ Json& Json::Obj(const std::string& k, const Json& v) {
   kv_.emplace_back(k, v.Dump());
   return *this;
 }
+Json& Json::Arr(const std::string& k, const std::vector<Json>& v) {
+  std::string o = "[";
+  for (size_t i = 0; i < v.size(); i++) o += (i ? ", " : "") + v[i].Dump();
+  kv_.emplace_back(k, o + "]");
+  return *this;
+}
 std::string Json::Dump() const {
   std::string o = "{";
   for (size_t i = 0; i < kv_.size(); i++) {

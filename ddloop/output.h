@@ -27,6 +27,7 @@ class Json {
   Json& Real(const std::string& k, double v);
   Json& Bool(const std::string& k, bool v);
   Json& Obj(const std::string& k, const Json& v);
+  Json& Arr(const std::string& k, const std::vector<Json>& v);
   std::string Dump() const;
   static std::string Quote(const std::string& s);
 

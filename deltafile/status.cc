@@ -15,6 +15,7 @@ const char* CodeName(Code c) {
     case Code::kBrokenChain: return "broken chain";
     case Code::kMismatch: return "mismatch";
     case Code::kInterrupted: return "interrupted";
+    case Code::kRemote: return "remote error";
   }
   return "unknown";
 }

@@ -25,6 +25,7 @@ enum class Code {
   kBrokenChain,      // deltas do not chain (base of N != target of N-1)
   kMismatch,         // content differs from what was recorded (verify)
   kInterrupted,      // stopped by a signal
+  kRemote,           // a network transfer or a remote server failed
 };
 
 class Status {
@@ -52,6 +53,7 @@ inline Status IOError(std::string m) { return Status(Code::kIOError, std::move(m
 inline Status Corruption(std::string m) { return Status(Code::kCorruption, std::move(m)); }
 inline Status Truncated(std::string m) { return Status(Code::kTruncated, std::move(m)); }
 inline Status Unsupported(std::string m) { return Status(Code::kUnsupported, std::move(m)); }
+inline Status RemoteError(std::string m) { return Status(Code::kRemote, std::move(m)); }
 
 const char* CodeName(Code c);
 

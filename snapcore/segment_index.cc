@@ -69,6 +69,9 @@ Status IndexCursor::LoadBlock() {
     }
     next_block_++;
   }
+  // The last block is in memory: a merge over thousands of indexes must not
+  // hold one descriptor per index (RLIMIT_NOFILE is often 1024).
+  if (next_block_ == blocks_) file_.reset();
   return Status::Ok();
 }
 

@@ -1,0 +1,409 @@
+#include "backup/repository.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "deltafile/hash.h"
+#include "deltafile/reader.h"
+#include "deltafile/verify.h"
+
+namespace ddl {
+
+namespace {
+
+constexpr const char kMagic[] = "ddloop-catalog 1";
+
+std::string EntryKey(const std::string& name) { return "catalog/" + name + ".entry"; }
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Names go into URLs and file names unchanged: keep them plain.
+Status CheckName(const std::string& name, const std::string& what) {
+  bool ok = !name.empty() && name[0] != '.' && name.size() <= 200;
+  for (unsigned char ch : name) ok = ok && (std::isalnum(ch) || ch == '.' || ch == '_' || ch == '-' || ch == '+');
+  if (!ok) return InvalidArgument(what + ": a delta's name may hold only letters, digits, '.', '_', '-', '+' and not start with '.'");
+  return Status::Ok();
+}
+
+Result<std::string> FileChecksum(File* f, uint64_t size) {
+  Xxh64Stream h;
+  std::vector<char> buf(4 << 20);
+  for (uint64_t off = 0; off < size;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
+    DDL_RETURN_IF_ERROR(f->ReadExact(off, buf.data(), n));
+    h.Update(buf.data(), n);
+    off += n;
+  }
+  char hex[24];
+  std::snprintf(hex, sizeof hex, "xxh64:%016llx", (unsigned long long)h.Digest());
+  return std::string(hex);
+}
+
+CatalogEntry EntryFor(const std::string& name, const Header& h, uint64_t size, const std::string& csum) {
+  CatalogEntry e;
+  e.name = name;
+  e.object = "deltas/" + name + "." + csum.substr(6);
+  e.size = size;
+  e.checksum = csum;
+  e.volume_uuid = h.volume_uuid.ToString();
+  e.volume_size = h.volume_size;
+  e.seed = h.seed();
+  if (!e.seed) {
+    e.base_snapshot = h.base.snapshot.ToString();
+    e.base_fingerprint = h.base.fingerprint.Hex();
+  }
+  e.target_snapshot = h.target.snapshot.ToString();
+  e.target_fingerprint = h.target.fingerprint.Hex();
+  e.created_ns = h.create_time_ns;
+  return e;
+}
+
+bool Chains(const CatalogEntry& next, const CatalogEntry& prev) {
+  return !next.seed && next.base_snapshot == prev.target_snapshot && next.base_fingerprint == prev.target_fingerprint;
+}
+
+// Runs fn(i) for i in [0, n) on up to `jobs` threads.
+void ForEach(size_t n, int jobs, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next++) < n;) fn(i);
+  };
+  std::vector<std::thread> threads;
+  for (int j = 1; j < jobs && size_t(j) < n; j++) threads.emplace_back(worker);
+  worker();
+  for (std::thread& t : threads) t.join();
+}
+
+// Sums per-file progress into one figure for RepoOptions::progress.
+class ProgressSum {
+ public:
+  ProgressSum(const RepoOptions& o, size_t files, uint64_t total) : o_(o), done_(files), total_(total) {}
+  NetOptions For(size_t i) {
+    NetOptions n = o_.net;
+    if (o_.progress)
+      n.progress = [this, i](uint64_t b) {
+        std::lock_guard<std::mutex> l(mu_);
+        sum_ += b - done_[i];
+        done_[i] = b;
+        o_.progress(sum_, total_);
+      };
+    return n;
+  }
+
+ private:
+  const RepoOptions& o_;
+  std::mutex mu_;
+  std::vector<uint64_t> done_;
+  uint64_t sum_ = 0, total_;
+};
+
+Status FirstError(const std::vector<FileResult>& r) {
+  for (const FileResult& f : r)
+    if (!f.error.ok()) return f.error;
+  return Status::Ok();
+}
+
+// --- push ---
+
+Status PushOne(Transport* t, const std::string& path, const NetOptions& net, FileResult* r) {
+  Env* env = Env::Posix();
+  r->name = BaseName(path);
+  DDL_RETURN_IF_ERROR(CheckName(r->name, path));
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(path, OpenMode::kRead));
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<RandomReader> rr, RandomReader::Open(f.get()));
+  DDL_ASSIGN_OR_RETURN(r->size, f->Size());
+  DDL_ASSIGN_OR_RETURN(std::string csum, FileChecksum(f.get(), r->size));
+  CatalogEntry e = EntryFor(r->name, rr->header(), r->size, csum);
+
+  Result<std::string> old = t->ReadSmall(EntryKey(e.name));
+  if (old.ok()) {
+    CatalogEntry o;
+    DDL_RETURN_IF_ERROR(CatalogEntry::Decode(*old, t->Describe(EntryKey(e.name)), &o));
+    if (o.checksum != e.checksum || o.size != e.size)
+      return InvalidArgument(path + ": " + t->Describe(EntryKey(e.name)) +
+                             " is a different delta of the same name (ddloop rm it first)");
+    r->status = "skipped";
+    return Status::Ok();
+  }
+  if (old.status().code() != Code::kNotFound) return old.status();
+
+  Result<uint64_t> there = t->Size(e.object);
+  if (!there.ok() && there.status().code() != Code::kNotFound) return there.status();
+  if (!there.ok() || *there != e.size) {
+    DDL_RETURN_IF_ERROR(t->Upload(e.object, f.get(), e.size, net, &r->stats));
+  } else {
+    r->stats.resumed_from = e.size;  // stored by an earlier run that stopped before its entry
+  }
+  DDL_RETURN_IF_ERROR(t->WriteSmall(EntryKey(e.name), e.Encode()));
+  r->status = "transferred";
+  return Status::Ok();
+}
+
+// --- pull ---
+
+Status Discard(Env* env, const std::string& part, const Status& why) {
+  env->Remove(part);
+  return why;
+}
+
+Status PullOne(Transport* t, const std::string& dir, const CatalogEntry& e, const NetOptions& net, FileResult* r) {
+  Env* env = Env::Posix();
+  r->name = e.name;
+  r->size = e.size;
+  const std::string url = t->Describe(e.object);
+  DDL_RETURN_IF_ERROR(CheckName(e.name, t->Describe(EntryKey(e.name))));
+  const std::string final_path = dir + "/" + e.name;
+  if (env->Exists(final_path)) {
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(final_path, OpenMode::kRead));
+    DDL_ASSIGN_OR_RETURN(uint64_t size, f->Size());
+    if (size == e.size) {
+      DDL_ASSIGN_OR_RETURN(std::string csum, FileChecksum(f.get(), size));
+      if (csum == e.checksum) {
+        r->status = "skipped";
+        return Status::Ok();
+      }
+    }
+    return InvalidArgument(final_path + ": exists and is not " + url + " (move it away to pull)");
+  }
+  const std::string part = dir + "/." + e.name + "." + e.checksum.substr(6) + ".part";
+  const bool resuming = env->Exists(part);
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(part, resuming ? OpenMode::kReadWrite : OpenMode::kCreate));
+  DDL_ASSIGN_OR_RETURN(uint64_t have, f->Size());
+  if (have > e.size) {
+    DDL_RETURN_IF_ERROR(f->Truncate(0));
+    have = 0;
+  }
+  if (have < e.size || e.size == 0) {
+    DDL_RETURN_IF_ERROR(t->Download(e.object, f.get(), have, net, &r->stats));
+  } else {
+    r->stats.resumed_from = have;
+  }
+  DDL_ASSIGN_OR_RETURN(uint64_t got, f->Size());
+  if (got != e.size)
+    return Discard(env, part, Corruption(url + ": is " + std::to_string(got) + " bytes, the catalog says " +
+                                         std::to_string(e.size) + "; the download was discarded"));
+  DDL_ASSIGN_OR_RETURN(std::string csum, FileChecksum(f.get(), got));
+  if (csum != e.checksum)
+    return Discard(env, part, Corruption(url + ": checksum " + csum + " does not match the catalog's " + e.checksum +
+                                         "; the download was discarded"));
+  VerifyOptions vo;
+  VerifyReport rep;
+  Status v = VerifyDelta(f.get(), vo, &rep);
+  if (!v.ok()) return Discard(env, part, Status(v.code(), url + ": " + v.message() + "; the download was discarded"));
+  CatalogEntry mine = EntryFor(e.name, rep.header, got, csum);
+  if (mine.target_snapshot != e.target_snapshot || mine.target_fingerprint != e.target_fingerprint ||
+      mine.base_fingerprint != e.base_fingerprint || mine.volume_uuid != e.volume_uuid)
+    return Discard(env, part, Corruption(url + ": its header does not match its catalog entry; the download was discarded"));
+  DDL_RETURN_IF_ERROR(f->Sync());
+  f.reset();
+  DDL_RETURN_IF_ERROR(env->Rename(part, final_path));
+  DDL_RETURN_IF_ERROR(env->SyncDirOf(final_path));
+  r->status = "transferred";
+  return Status::Ok();
+}
+
+bool TargetIs(const CatalogEntry& e, const std::string& id) {
+  if (id == e.name || id == e.target_snapshot || id == e.target_fingerprint) return true;
+  if (id == e.target_snapshot + "/" + e.target_fingerprint.substr(0, 16)) return true;  // Identity::ToString
+  return id.size() >= 8 && e.target_fingerprint.compare(0, id.size(), id) == 0;
+}
+
+// Entries that chain after `after`, breadth first.
+Result<std::vector<CatalogEntry>> After(const std::vector<CatalogEntry>& all, const std::string& after,
+                                        const std::string& url) {
+  std::string id = after;
+  CatalogEntry start;
+  bool found = false;
+  Env* env = Env::Posix();
+  if (env->Exists(after)) {  // a local deltafile: chain after its target
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(after, OpenMode::kRead));
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<RandomReader> rr, RandomReader::Open(f.get()));
+    start = EntryFor(BaseName(after), rr->header(), 0, "xxh64:0000000000000000");
+    found = true;
+  }
+  for (const CatalogEntry& e : all) {
+    if (!found && TargetIs(e, id)) {
+      start = e;
+      found = true;
+    }
+  }
+  if (!found) return InvalidArgument(url + ": no delta has the target " + after);
+  std::vector<CatalogEntry> out;
+  std::vector<CatalogEntry> frontier = {start};
+  std::set<std::string> seen;
+  while (!frontier.empty()) {
+    std::vector<CatalogEntry> next;
+    for (const CatalogEntry& p : frontier)
+      for (const CatalogEntry& e : all)
+        if (Chains(e, p) && seen.insert(e.name).second) next.push_back(e);
+    out.insert(out.end(), next.begin(), next.end());
+    frontier = next;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string CatalogEntry::Encode() const {
+  std::string s = std::string(kMagic) + "\n";
+  auto kv = [&](const char* k, const std::string& v) { s += std::string(k) + " " + v + "\n"; };
+  kv("name", name);
+  kv("object", object);
+  kv("size", std::to_string(size));
+  kv("checksum", checksum);
+  kv("volume_uuid", volume_uuid);
+  kv("volume_size", std::to_string(volume_size));
+  kv("kind", seed ? "seed" : "incremental");
+  if (!seed) {
+    kv("base_snapshot", base_snapshot);
+    kv("base_fingerprint", base_fingerprint);
+  }
+  kv("target_snapshot", target_snapshot);
+  kv("target_fingerprint", target_fingerprint);
+  kv("created_ns", std::to_string(created_ns));
+  return s;
+}
+
+Status CatalogEntry::Decode(const std::string& text, const std::string& what, CatalogEntry* e) {
+  *e = CatalogEntry();
+  std::map<std::string, std::string> kv;
+  size_t pos = 0;
+  bool magic = false;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) return Corruption(what + ": catalog entry is truncated");
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line == kMagic) {
+      magic = true;
+      continue;
+    }
+    size_t sp = line.find(' ');
+    if (sp == std::string::npos) return Corruption(what + ": bad catalog line '" + line.substr(0, 40) + "'");
+    kv[line.substr(0, sp)] = line.substr(sp + 1);
+  }
+  if (!magic) return Corruption(what + ": not a ddloop catalog entry");
+  for (const char* k : {"name", "object", "size", "checksum", "volume_uuid", "kind", "target_snapshot",
+                        "target_fingerprint"})
+    if (!kv.count(k)) return Corruption(what + ": catalog entry lacks '" + k + "'");
+  e->name = kv["name"];
+  e->object = kv["object"];
+  e->checksum = kv["checksum"];
+  e->volume_uuid = kv["volume_uuid"];
+  e->seed = kv["kind"] == "seed";
+  e->base_snapshot = kv["base_snapshot"];
+  e->base_fingerprint = kv["base_fingerprint"];
+  e->target_snapshot = kv["target_snapshot"];
+  e->target_fingerprint = kv["target_fingerprint"];
+  try {
+    e->size = std::stoull(kv["size"]);
+    e->volume_size = kv.count("volume_size") ? std::stoull(kv["volume_size"]) : 0;
+    e->created_ns = kv.count("created_ns") ? std::stoull(kv["created_ns"]) : 0;
+  } catch (...) {
+    return Corruption(what + ": catalog entry has a bad number");
+  }
+  if (e->checksum.size() != 22 || e->checksum.compare(0, 6, "xxh64:") != 0)
+    return Corruption(what + ": catalog entry has a bad checksum field");
+  if (e->object.compare(0, 7, "deltas/") != 0 || e->object.find("..") != std::string::npos)
+    return Corruption(what + ": catalog entry names a bad object");
+  return Status::Ok();
+}
+
+Status PushDeltas(Transport* t, const std::vector<std::string>& files, const RepoOptions& o,
+                  std::vector<FileResult>* out) {
+  out->assign(files.size(), FileResult());
+  std::set<std::string> names;
+  uint64_t total = 0;
+  for (size_t i = 0; i < files.size(); i++) {
+    (*out)[i].name = BaseName(files[i]);
+    if (!names.insert((*out)[i].name).second) return InvalidArgument(files[i] + ": two deltas named " + (*out)[i].name);
+    Result<std::unique_ptr<File>> f = Env::Posix()->Open(files[i], OpenMode::kRead);
+    if (!f.ok()) return f.status();
+    Result<uint64_t> size = (*f)->Size();
+    if (size.ok()) total += *size;
+  }
+  ProgressSum sum(o, files.size(), total);
+  ForEach(files.size(), o.jobs, [&](size_t i) {
+    FileResult& r = (*out)[i];
+    r.error = PushOne(t, files[i], sum.For(i), &r);
+    if (!r.error.ok()) r.status = "failed";
+  });
+  return FirstError(*out);
+}
+
+Result<std::vector<CatalogEntry>> ListDeltas(Transport* t) {
+  DDL_ASSIGN_OR_RETURN(std::vector<std::string> names, t->List("catalog"));
+  std::sort(names.begin(), names.end());
+  std::vector<CatalogEntry> all;
+  const std::string suffix = ".entry";
+  for (const std::string& n : names) {
+    if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    Result<std::string> text = t->ReadSmall("catalog/" + n);
+    if (!text.ok() && text.status().code() == Code::kNotFound) continue;  // removed meanwhile
+    if (!text.ok()) return text.status();
+    CatalogEntry e;
+    DDL_RETURN_IF_ERROR(CatalogEntry::Decode(*text, t->Describe("catalog/" + n), &e));
+    all.push_back(e);
+  }
+  // Chain order: roots (nothing in the repository is their base) first,
+  // each followed depth-first by what chains after it.
+  std::vector<CatalogEntry> out;
+  std::set<std::string> seen;
+  std::function<void(const CatalogEntry&)> walk = [&](const CatalogEntry& e) {
+    if (!seen.insert(e.name).second) return;
+    out.push_back(e);
+    for (const CatalogEntry& n : all)
+      if (Chains(n, e)) walk(n);
+  };
+  for (const CatalogEntry& e : all) {
+    bool root = std::none_of(all.begin(), all.end(), [&](const CatalogEntry& p) { return Chains(e, p); });
+    if (root) walk(e);
+  }
+  for (const CatalogEntry& e : all) walk(e);  // cycles
+  return out;
+}
+
+Status PullDeltas(Transport* t, const std::string& dir, const std::string& after, const RepoOptions& o,
+                  std::vector<FileResult>* out) {
+  Env* env = Env::Posix();
+  if (!env->Exists(dir)) return Status(Code::kNotFound, dir + ": no such directory");
+  DDL_ASSIGN_OR_RETURN(std::vector<CatalogEntry> want, ListDeltas(t));
+  if (!after.empty()) {
+    DDL_ASSIGN_OR_RETURN(want, After(want, after, t->Describe("")));
+  }
+  out->assign(want.size(), FileResult());
+  uint64_t total = 0;
+  for (const CatalogEntry& e : want) total += e.size;
+  ProgressSum sum(o, want.size(), total);
+  ForEach(want.size(), o.jobs, [&](size_t i) {
+    FileResult& r = (*out)[i];
+    r.error = PullOne(t, dir, want[i], sum.For(i), &r);
+    if (!r.error.ok()) r.status = "failed";
+  });
+  return FirstError(*out);
+}
+
+Status RemoveDeltas(Transport* t, const std::vector<std::string>& names) {
+  for (const std::string& n : names) {
+    DDL_RETURN_IF_ERROR(CheckName(n, n));
+    Result<std::string> text = t->ReadSmall(EntryKey(n));
+    if (!text.ok() && text.status().code() == Code::kNotFound)
+      return Status(Code::kNotFound, t->Describe(EntryKey(n)) + ": no delta named " + n);
+    if (!text.ok()) return text.status();
+    CatalogEntry e;
+    DDL_RETURN_IF_ERROR(CatalogEntry::Decode(*text, t->Describe(EntryKey(n)), &e));
+    DDL_RETURN_IF_ERROR(t->Remove(EntryKey(n)));
+    DDL_RETURN_IF_ERROR(t->Remove(e.object));
+  }
+  return Status::Ok();
+}
+
+}  // namespace ddl

@@ -1,0 +1,144 @@
+// transport_file.cc - file:///dir: the repository is a local directory
+// (or a mounted network filesystem). Objects are written to a temporary
+// name, synced and renamed, so a reader sees all of an object or none.
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "backup/transport.h"
+#include "backup/transport_internal.h"
+
+namespace ddl {
+
+namespace {
+
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// Copies src[from, from+len) to dst at dst_from, in 1 MiB pieces, paced to
+// limit_rate and reporting progress.
+Status Copy(File* src, uint64_t from, File* dst, uint64_t dst_from, uint64_t len, const NetOptions& o,
+            uint64_t* moved) {
+  std::vector<char> buf(1 << 20);
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t done = 0;
+  while (done < len) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), len - done));
+    size_t got = 0;
+    DDL_RETURN_IF_ERROR(src->ReadAt(from + done, buf.data(), n, &got));
+    if (got != n) return Truncated(src->name() + ": ended at byte " + std::to_string(from + done + got));
+    DDL_RETURN_IF_ERROR(dst->WriteAt(dst_from + done, buf.data(), n));
+    done += n;
+    *moved = done;
+    if (o.progress) o.progress(done);
+    if (o.limit_rate) {
+      auto due = start + std::chrono::duration<double>(double(done) / double(o.limit_rate));
+      std::this_thread::sleep_until(due);
+    }
+  }
+  return Status::Ok();
+}
+
+class FileTransport : public Transport {
+ public:
+  explicit FileTransport(std::string root) : root_(std::move(root)), env_(Env::Posix()) {}
+
+  std::string Describe(const std::string& key) const override { return "file://" + Path(key); }
+
+  Result<uint64_t> Size(const std::string& key) override {
+    struct stat st;
+    if (stat(Path(key).c_str(), &st) != 0) {
+      if (errno == ENOENT) return Status(Code::kNotFound, Describe(key) + ": no such object");
+      return IOError(Describe(key) + ": " + std::strerror(errno));
+    }
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Result<std::string> ReadSmall(const std::string& key) override {
+    if (!env_->Exists(Path(key))) return Status(Code::kNotFound, Describe(key) + ": no such object");
+    return ReadSmallFile(env_, Path(key));
+  }
+
+  Status WriteSmall(const std::string& key, const std::string& data) override {
+    DDL_RETURN_IF_ERROR(MakeDirs(DirOf(Path(key))));
+    return WriteFileAtomic(env_, Path(key), data);
+  }
+
+  Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o,
+                TransferStats* st) override {
+    const std::string path = Path(key);
+    DDL_RETURN_IF_ERROR(MakeDirs(DirOf(path)));
+    const std::string tmp = DirOf(path) + "/." + path.substr(path.rfind('/') + 1) + ".tmp." +
+                            std::to_string(getpid());
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> out, env_->Open(tmp, OpenMode::kCreate));
+    Status s = Copy(src, 0, out.get(), 0, size, o, &st->bytes_transferred);
+    if (s.ok()) s = out->Sync();
+    out.reset();
+    if (s.ok()) s = env_->Rename(tmp, path);
+    if (s.ok()) s = env_->SyncDirOf(path);
+    if (!s.ok()) env_->Remove(tmp);
+    return s;
+  }
+
+  Status Download(const std::string& key, File* dst, uint64_t have, const NetOptions& o,
+                  TransferStats* st) override {
+    const std::string path = Path(key);
+    if (!env_->Exists(path)) return Status(Code::kNotFound, Describe(key) + ": no such object");
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> in, env_->Open(path, OpenMode::kRead));
+    DDL_ASSIGN_OR_RETURN(uint64_t size, in->Size());
+    if (have > size) have = 0;
+    DDL_RETURN_IF_ERROR(dst->Truncate(have));
+    st->resumed_from = have;
+    return Copy(in.get(), have, dst, have, size - have, o, &st->bytes_transferred);
+  }
+
+  Result<std::vector<std::string>> List(const std::string& dir) override {
+    std::vector<std::string> names;
+    DIR* d = opendir(Path(dir).c_str());
+    if (!d) {
+      if (errno == ENOENT) {
+        if (!env_->Exists(root_)) return Status(Code::kNotFound, "file://" + root_ + ": no such directory");
+        return names;  // an empty repository
+      }
+      return IOError(Describe(dir) + ": " + std::strerror(errno));
+    }
+    while (struct dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;  // ., .., temporary files
+      names.emplace_back(e->d_name);
+    }
+    closedir(d);
+    return names;
+  }
+
+  Status Remove(const std::string& key) override {
+    if (unlink(Path(key).c_str()) != 0 && errno != ENOENT)
+      return IOError(Describe(key) + ": cannot remove: " + std::strerror(errno));
+    return Status::Ok();
+  }
+
+ private:
+  std::string Path(const std::string& key) const { return root_ + "/" + key; }
+
+  std::string root_;
+  Env* env_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> OpenFileTransport(const std::string& url) {
+  std::string path = url.substr(7);  // after file://
+  if (path.compare(0, 9, "localhost") == 0) path = path.substr(9);
+  if (path.empty() || path[0] != '/') return InvalidArgument(url + ": a file URL needs an absolute path (file:///dir)");
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return std::unique_ptr<Transport>(new FileTransport(path));
+}
+
+}  // namespace ddl

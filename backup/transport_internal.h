@@ -1,0 +1,19 @@
+// transport_internal.h - the per-scheme constructors behind OpenTransport
+// (transport.cc). Each takes the full URL; not for use outside backup/.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backup/transport.h"
+
+namespace ddl {
+
+// mkdir -p.
+Status MakeDirs(const std::string& dir);
+
+Result<std::unique_ptr<Transport>> OpenFileTransport(const std::string& url);
+Result<std::unique_ptr<Transport>> OpenHttpTransport(const std::string& url, const TransportConfig& c);
+Result<std::unique_ptr<Transport>> OpenS3Transport(const std::string& url, const TransportConfig& c);
+
+}  // namespace ddl

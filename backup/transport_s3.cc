@@ -1,0 +1,269 @@
+// transport_s3.cc - s3://bucket/prefix: S3-compatible object storage
+// (AWS, Ceph RGW, MinIO, ...). Requests are signed by libcurl
+// (CURLOPT_AWS_SIGV4) with the payload declared UNSIGNED-PAYLOAD; with an
+// endpoint the bucket is addressed path-style (ENDPOINT/BUCKET/KEY), else
+// virtual-host style on amazonaws.com.
+//
+// libcurl signs the query string exactly as given, so every query here is
+// built by Query(): parameters sorted by name, values percent-encoded, and
+// every parameter written with '=' ("uploads=").
+//
+// Objects larger than one part go up as a multipart upload whose id and
+// completed parts (number, ETag) are kept in a state file under
+// TransportConfig::state_dir, so an interrupted upload resumes from the
+// last completed part. The object only exists once the upload completes.
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "backup/curl_session.h"
+#include "backup/transport_internal.h"
+#include "deltafile/hash.h"
+
+namespace ddl {
+
+namespace {
+
+constexpr uint64_t kPartSize = 16ull << 20;  // S3's minimum is 5 MiB
+constexpr uint64_t kMaxParts = 10000;
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+std::string Query(Params p) {
+  std::sort(p.begin(), p.end());
+  std::string q;
+  for (const auto& [k, v] : p) q += (q.empty() ? "?" : "&") + UrlEncode(k, false) + "=" + UrlEncode(v, false);
+  return q;
+}
+
+// The resume record of one multipart upload.
+struct UploadState {
+  std::string object;  // s3://bucket/key
+  std::string upload_id;
+  uint64_t size = 0, part_size = 0;
+  std::map<uint64_t, std::string> etags;  // part number -> ETag
+
+  std::string Encode() const {
+    std::string s = "ddloop-s3-upload 1\nobject " + object + "\nupload_id " + upload_id + "\nsize " +
+                    std::to_string(size) + "\npart_size " + std::to_string(part_size) + "\n";
+    for (const auto& [n, e] : etags) s += "part " + std::to_string(n) + " " + e + "\n";
+    return s;
+  }
+  bool Decode(const std::string& text) {
+    size_t pos = 0;
+    bool magic = false;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+      pos = nl == std::string::npos ? text.size() : nl + 1;
+      size_t sp = line.find(' ');
+      std::string k = line.substr(0, sp), v = sp == std::string::npos ? "" : line.substr(sp + 1);
+      try {
+        if (line == "ddloop-s3-upload 1") magic = true;
+        else if (k == "object") object = v;
+        else if (k == "upload_id") upload_id = v;
+        else if (k == "size") size = std::stoull(v);
+        else if (k == "part_size") part_size = std::stoull(v);
+        else if (k == "part") etags[std::stoull(v.substr(0, v.find(' ')))] = v.substr(v.find(' ') + 1);
+      } catch (...) {
+        return false;
+      }
+    }
+    return magic && !upload_id.empty() && part_size > 0;
+  }
+};
+
+class S3Transport : public Transport {
+ public:
+  S3Transport(std::string bucket, std::string prefix, TransportConfig c)
+      : bucket_(std::move(bucket)), prefix_(std::move(prefix)), c_(std::move(c)) {
+    if (!c_.endpoint.empty()) {
+      while (c_.endpoint.back() == '/') c_.endpoint.pop_back();
+      host_base_ = c_.endpoint + "/" + UrlEncode(bucket_, false);
+    } else {
+      host_base_ = "https://" + bucket_ + ".s3." + c_.region + ".amazonaws.com";
+    }
+  }
+
+  std::string Describe(const std::string& key) const override { return "s3://" + bucket_ + "/" + Key(key); }
+
+  Result<uint64_t> Size(const std::string& key) override { return HeadSize(Request("HEAD", key), c_.retries); }
+  Result<std::string> ReadSmall(const std::string& key) override { return GetSmall(Request("GET", key), c_.retries); }
+  Status WriteSmall(const std::string& key, const std::string& data) override {
+    return PutSmall(Request("PUT", key), data, c_.retries);
+  }
+
+  Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o,
+                TransferStats* st) override {
+    uint64_t part = kPartSize;
+    while ((size + part - 1) / part > kMaxParts) part *= 2;
+    HttpResponse resp;
+    if (size <= part) {
+      HttpRequest r = Request("PUT", key);
+      r.headers.push_back("Content-Type: application/octet-stream");
+      return PutWithRetries(r, src, 0, size, o, st, &resp);
+    }
+    Status s = Multipart(key, src, size, part, o, st);
+    if (s.code() == Code::kNotFound) {  // the remembered upload is gone: start over
+      Env::Posix()->Remove(StatePath(key));
+      st->resumed_from = 0;
+      s = Multipart(key, src, size, part, o, st);
+    }
+    return s;
+  }
+
+  Status Download(const std::string& key, File* dst, uint64_t have, const NetOptions& o,
+                  TransferStats* st) override {
+    return GetResumable(Request("GET", key), dst, have, o, st);
+  }
+
+  Result<std::vector<std::string>> List(const std::string& dir) override {
+    const std::string want = Key(dir) + "/";
+    std::vector<std::string> names;
+    std::string token;
+    for (;;) {
+      Params p = {{"list-type", "2"}, {"prefix", want}};
+      if (!token.empty()) p.push_back({"continuation-token", token});
+      HttpRequest r = Request("GET", "", Query(p));
+      r.url = host_base_ + "/" + Query(p);
+      r.what = "s3://" + bucket_ + "/" + want;
+      HttpResponse resp;
+      DDL_RETURN_IF_ERROR(CallWithRetries(r, &resp, c_.retries));
+      if (resp.code != 200) return HttpError(r.what, resp);
+      for (const std::string& k : XmlValues(resp.body, "Key")) {
+        std::string n = k.substr(std::min(k.size(), want.size()));
+        if (k.compare(0, want.size(), want) == 0 && !n.empty() && n.find('/') == std::string::npos) names.push_back(n);
+      }
+      std::vector<std::string> next = XmlValues(resp.body, "NextContinuationToken");
+      std::vector<std::string> more = XmlValues(resp.body, "IsTruncated");
+      if (more.empty() || more[0] != "true" || next.empty()) break;
+      token = next[0];
+    }
+    return names;
+  }
+
+  Status Remove(const std::string& key) override { return DeleteObject(Request("DELETE", key), c_.retries); }
+
+
+ private:
+  std::string Key(const std::string& key) const {
+    if (prefix_.empty()) return key;
+    return key.empty() ? prefix_ : prefix_ + "/" + key;
+  }
+
+  HttpRequest Request(const std::string& method, const std::string& key, const std::string& query = "") const {
+    HttpRequest r;
+    r.method = method;
+    r.url = host_base_ + "/" + UrlEncode(Key(key), true) + query;
+    r.what = Describe(key);
+    r.userpwd = c_.access_key + ":" + c_.secret_key;
+    r.aws_sigv4 = "aws:amz:" + c_.region + ":s3";
+    r.headers.push_back("x-amz-content-sha256: UNSIGNED-PAYLOAD");
+    if (!c_.session_token.empty()) r.headers.push_back("x-amz-security-token: " + c_.session_token);
+    return r;
+  }
+
+  std::string StatePath(const std::string& key) const {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)Xxh64(Describe(key).data(), Describe(key).size()));
+    return c_.state_dir + "/s3-upload-" + hex;
+  }
+
+  Status SaveState(const std::string& path, const UploadState& u) {
+    return WriteFileAtomic(Env::Posix(), path, u.Encode());
+  }
+
+  Status Multipart(const std::string& key, File* src, uint64_t size, uint64_t part, const NetOptions& o,
+                   TransferStats* st) {
+    Env* env = Env::Posix();
+    const std::string state_path = StatePath(key);
+    UploadState u;
+    if (env->Exists(state_path)) {
+      Result<std::string> text = ReadSmallFile(env, state_path);
+      if (!text.ok() || !u.Decode(*text) || u.object != Describe(key) || u.size != size || u.part_size != part)
+        u = UploadState();
+    }
+    if (u.upload_id.empty()) {
+      HttpResponse resp;
+      std::string none;
+      HttpRequest r = Request("POST", key, Query({{"uploads", ""}}));
+      r.body = &none;
+      r.headers.push_back("Content-Type: application/octet-stream");
+      DDL_RETURN_IF_ERROR(CallWithRetries(r, &resp, c_.retries));
+      std::vector<std::string> id = XmlValues(resp.body, "UploadId");
+      if (resp.code != 200) return Status(Code::kRemote, HttpError(Describe(key), resp).message());
+      if (id.empty() || id[0].empty()) return RemoteError(Describe(key) + ": no UploadId in the answer to ?uploads");
+      u.object = Describe(key);
+      u.upload_id = id[0];
+      u.size = size;
+      u.part_size = part;
+      DDL_RETURN_IF_ERROR(MakeDirs(c_.state_dir));
+      DDL_RETURN_IF_ERROR(SaveState(state_path, u).Prefix("cannot remember the upload id"));
+    }
+    const uint64_t parts = (size + part - 1) / part;
+    uint64_t base = 0;  // bytes sent this run by finished parts
+    for (const auto& [n, e] : u.etags) st->resumed_from += std::min(part, size - (n - 1) * part);
+    for (uint64_t n = 1; n <= parts; n++) {
+      if (u.etags.count(n)) continue;
+      const uint64_t off = (n - 1) * part, len = std::min(part, size - off);
+      NetOptions po = o;
+      if (o.progress) po.progress = [&](uint64_t b) { o.progress(base + b); };
+      HttpRequest r = Request("PUT", key, Query({{"partNumber", std::to_string(n)}, {"uploadId", u.upload_id}}));
+      HttpResponse resp;
+      Status s = PutWithRetries(r, src, off, len, po, st, &resp);
+      if (!s.ok()) {
+        if (resp.code == 404) return Status(Code::kNotFound, s.message());  // NoSuchUpload
+        return s;
+      }
+      auto etag = resp.headers.find("etag");
+      if (etag == resp.headers.end()) return RemoteError(Describe(key) + ": no ETag for part " + std::to_string(n));
+      u.etags[n] = etag->second;
+      base += len;
+      DDL_RETURN_IF_ERROR(SaveState(state_path, u));
+    }
+    std::string xml = "<CompleteMultipartUpload>";
+    for (const auto& [n, e] : u.etags)
+      xml += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" + e + "</ETag></Part>";
+    xml += "</CompleteMultipartUpload>";
+    HttpRequest r = Request("POST", key, Query({{"uploadId", u.upload_id}}));
+    r.body = &xml;
+    r.headers.push_back("Content-Type: application/xml");
+    HttpResponse resp;
+    Status s = CallWithRetries(r, &resp, c_.retries);
+    if (s.ok() && (resp.code != 200 || resp.body.find("<Error>") != std::string::npos)) {
+      // Completed by an earlier attempt whose answer was lost?
+      Result<uint64_t> have = Size(key);
+      if (have.ok() && *have == size) {
+        env->Remove(state_path);
+        return Status::Ok();
+      }
+      return Status(Code::kRemote, HttpError(Describe(key), resp).message());
+    }
+    if (!s.ok()) return s;
+    env->Remove(state_path);
+    return Status::Ok();
+  }
+
+  std::string bucket_, prefix_;
+  TransportConfig c_;
+  std::string host_base_;  // where keys are appended: ENDPOINT/BUCKET or https://BUCKET.s3...
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> OpenS3Transport(const std::string& url, const TransportConfig& c) {
+  std::string rest = url.substr(5);  // after s3://
+  size_t slash = rest.find('/');
+  std::string bucket = rest.substr(0, slash);
+  std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  if (bucket.empty()) return InvalidArgument(url + ": no bucket in the URL (s3://BUCKET/PREFIX)");
+  if (c.access_key.empty() || c.secret_key.empty())
+    return InvalidArgument("s3://" + bucket + ": no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+  if (c.state_dir.empty()) return InvalidArgument("s3://" + bucket + ": no state directory for multipart uploads");
+  TransportConfig cc = c;
+  if (cc.region.empty()) cc.region = "us-east-1";
+  return std::unique_ptr<Transport>(new S3Transport(bucket, prefix, cc));
+}
+
+}  // namespace ddl

@@ -1,0 +1,96 @@
+#!/bin/bash
+# test-transport-file.sh - push, pull, ls and rm with a file:// repository:
+# a 5-delta chain pushed, pulled into an empty directory and applied equals
+# the source; re-runs skip; --after; a partial download resumes; a
+# corrupted object or catalog entry is detected and nothing is renamed into
+# place; name clashes, unknown names and bad URLs give clear errors.
+source "$(dirname "$0")/lib.sh"
+source "$HERE/transport_lib.sh"
+requires python3
+
+make_chain 5
+REPO=file://$T/repo
+D="c0.delta c1.delta c2.delta c3.delta c4.delta"
+
+expect_exit 0 "push a 5-delta chain" "$DDLOOP" push $D "$REPO" -q
+"$DDLOOP" push --json $D "$REPO" > push2.json
+check "a second push skips all five" [ "$(jget push2.json "j['skipped']")" = 5 ]
+check "skipped deltas move no bytes" [ "$(jget push2.json "j['bytes_transferred']")" = 0 ]
+"$DDLOOP" ls --json "$REPO" > ls.json
+check "ls --json lists five deltas in chain order" \
+  [ "$(jget ls.json "','.join(e['name'] for e in j)")" = "c0.delta,c1.delta,c2.delta,c3.delta,c4.delta" ]
+check "ls --json has checksum, volume uuid, base and target" \
+  [ "$(jget ls.json "all('checksum' in e and 'volume_uuid' in e and 'target' in e for e in j) and 'base' in j[1]")" = True ]
+check "ls shows the seed" grep -q "(seed)" <("$DDLOOP" ls "$REPO")
+
+mkdir pulled
+"$DDLOOP" pull --json "$REPO" pulled > pull.json
+check "pull brings five deltas" [ "$(jget pull.json "j['transferred']")" = 5 ]
+check "pull reports bytes_transferred = size" \
+  [ "$(file_field pull.json c4.delta bytes_transferred)" = "$(size_of c4.delta)" ]
+for i in 0 1 2 3 4; do check "c$i.delta pulled byte for byte" same c$i.delta pulled/c$i.delta; done
+expect_exit 0 "apply the pulled chain" "$DDLOOP" apply pulled/c0.delta pulled/c1.delta pulled/c2.delta \
+  pulled/c3.delta pulled/c4.delta replica.img -q
+check "the pulled chain gives the source image" same replica.img s4.img
+"$DDLOOP" pull --json "$REPO" pulled > pull2.json
+check "pulling again skips everything" [ "$(jget pull2.json "j['skipped']")" = 5 ]
+
+mkdir after
+"$DDLOOP" pull --json --after c2.delta "$REPO" after > after.json
+check "--after NAME pulls only what chains after it" [ "$(ls after | paste -sd,)" = "c3.delta,c4.delta" ]
+mkdir after2
+target=$(jget ls.json "j[3]['target']['fingerprint']")
+expect_exit 0 "--after FINGERPRINT" "$DDLOOP" pull --after "$target" -q "$REPO" after2
+check "--after a fingerprint pulls the rest" [ "$(ls after2)" = "c4.delta" ]
+expect_exit 2 "--after an unknown identity" "$DDLOOP" pull --after deadbeefdeadbeef -q "$REPO" after2
+err_has "no delta has the target"
+
+# A partial download (as left by a killed pull) resumes where it stopped.
+mkdir resume
+obj=$(ls repo/deltas/c0.delta.*)
+csum=${obj##*.}
+head -c 300000 "$obj" > resume/.c0.delta.$csum.part
+"$DDLOOP" pull --json "$REPO" resume > resume.json
+check "resumed_from is the partial file's size" [ "$(file_field resume.json c0.delta resumed_from)" = 300000 ]
+check "only the rest is transferred" \
+  [ "$(file_field resume.json c0.delta bytes_transferred)" = $(($(size_of c0.delta) - 300000)) ]
+check "the resumed delta is whole" same resume/c0.delta c0.delta
+check "no partial file is left" [ -z "$(ls -A resume | grep part)" ]
+
+# A corrupted object is detected on pull and never renamed into place.
+mkdir bad
+obj4=$(ls repo/deltas/c4.delta.*)
+cp "$obj4" obj4.orig
+printf 'X' | dd of="$obj4" bs=1 seek=5000 conv=notrunc status=none
+expect_exit 4 "a corrupted object fails the pull" "$DDLOOP" pull --after c3.delta -q "$REPO" bad
+err_has "c4.delta"
+err_has "checksum"
+check "the corrupted delta is not in DIR" [ ! -e bad/c4.delta ]
+check "and no partial file is left" [ -z "$(ls -A bad)" ]
+cp obj4.orig "$obj4"
+
+# Corrupted catalog entry.
+cp repo/catalog/c2.delta.entry entry.orig
+echo "junk" > repo/catalog/c2.delta.entry
+expect_exit 4 "a damaged catalog entry" "$DDLOOP" ls "$REPO"
+err_has "c2.delta.entry"
+cp entry.orig repo/catalog/c2.delta.entry
+
+# Clashes and mistakes.
+mkdir other && cp c3.delta other/c4.delta
+expect_exit 2 "a different delta under a pushed name is refused" "$DDLOOP" push other/c4.delta "$REPO" -q
+err_has "different delta"
+cp c1.delta pulled/c2.delta.tmp && mv pulled/c2.delta.tmp pulled/c2.delta
+expect_exit 2 "a different file in DIR under a delta's name" "$DDLOOP" pull -q "$REPO" pulled
+expect_exit 3 "rm of an unknown name" "$DDLOOP" rm "$REPO" nosuch.delta
+err_has "nosuch.delta"
+expect_exit 2 "an unknown URL scheme" "$DDLOOP" ls ftp://example.org/x
+expect_exit 2 "a relative file URL" "$DDLOOP" ls file://relative/x
+expect_exit 3 "pull into a missing directory" "$DDLOOP" pull -q "$REPO" "$T/nowhere"
+expect_exit 4 "push of a damaged deltafile" bash -c "head -c 2000 c1.delta > cut.delta; \"$DDLOOP\" push -q cut.delta \"$REPO\""
+
+expect_exit 0 "rm a delta" "$DDLOOP" rm "$REPO" c4.delta
+check "ls no longer shows it" [ "$(jget <("$DDLOOP" ls --json "$REPO") "len(j)")" = 4 ]
+check "its object is gone too" [ -z "$(ls repo/deltas | grep c4.delta)" ]
+
+finish

@@ -14,6 +14,8 @@
 // last completed part. The object only exists once the upload completes.
 #include <algorithm>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "backup/curl_session.h"
@@ -25,6 +27,7 @@ namespace ddl {
 namespace {
 
 constexpr uint64_t kPartSize = 16ull << 20;  // S3's minimum is 5 MiB
+constexpr size_t kParallelParts = 2;
 constexpr uint64_t kMaxParts = 10000;
 
 using Params = std::vector<std::pair<std::string, std::string>>;
@@ -201,26 +204,63 @@ class S3Transport : public Transport {
       DDL_RETURN_IF_ERROR(SaveState(state_path, u).Prefix("cannot remember the upload id"));
     }
     const uint64_t parts = (size + part - 1) / part;
-    uint64_t base = 0;  // bytes sent this run by finished parts
     for (const auto& [n, e] : u.etags) st->resumed_from += std::min(part, size - (n - 1) * part);
-    for (uint64_t n = 1; n <= parts; n++) {
-      if (u.etags.count(n)) continue;
-      const uint64_t off = (n - 1) * part, len = std::min(part, size - off);
-      NetOptions po = o;
-      if (o.progress) po.progress = [&](uint64_t b) { o.progress(base + b); };
-      HttpRequest r = Request("PUT", key, Query({{"partNumber", std::to_string(n)}, {"uploadId", u.upload_id}}));
-      HttpResponse resp;
-      Status s = PutWithRetries(r, src, off, len, po, st, &resp);
-      if (!s.ok()) {
-        if (resp.code == 404) return Status(Code::kNotFound, s.message());  // NoSuchUpload
-        return s;
+    std::vector<uint64_t> todo;
+    for (uint64_t n = 1; n <= parts; n++)
+      if (!u.etags.count(n)) todo.push_back(n);
+    // Parts go up kParallelParts at a time (one per connection), which hides
+    // each part's round trip and commit on the server; with --limit-rate,
+    // one at a time, so the limit stays the limit of the transfer.
+    const size_t workers = std::min<size_t>(o.limit_rate ? 1 : kParallelParts, std::max<size_t>(todo.size(), 1));
+    std::mutex mu;  // guards everything below, u and *st
+    size_t next = 0;
+    uint64_t done_bytes = 0;  // parts finished this run
+    std::vector<uint64_t> in_flight(workers, 0);
+    Status failed;
+    auto worker = [&](size_t w) {
+      for (;;) {
+        uint64_t n;
+        {
+          std::lock_guard<std::mutex> l(mu);
+          if (!failed.ok() || next == todo.size()) return;
+          n = todo[next++];
+        }
+        const uint64_t off = (n - 1) * part, len = std::min(part, size - off);
+        NetOptions po = o;
+        if (o.progress) {
+          po.progress = [&, w](uint64_t b) {
+            std::lock_guard<std::mutex> l(mu);
+            in_flight[w] = b;
+            uint64_t t = done_bytes;
+            for (uint64_t x : in_flight) t += x;
+            o.progress(t);
+          };
+        }
+        HttpRequest r = Request("PUT", key, Query({{"partNumber", std::to_string(n)}, {"uploadId", u.upload_id}}));
+        HttpResponse resp;
+        TransferStats ps;
+        Status s = PutWithRetries(r, src, off, len, po, &ps, &resp);
+        std::lock_guard<std::mutex> l(mu);
+        st->bytes_transferred += ps.bytes_transferred;
+        in_flight[w] = 0;
+        auto etag = resp.headers.find("etag");
+        if (s.ok() && etag == resp.headers.end())
+          s = RemoteError(Describe(key) + ": no ETag for part " + std::to_string(n));
+        if (!s.ok()) {
+          if (failed.ok()) failed = resp.code == 404 ? Status(Code::kNotFound, s.message()) : s;  // 404: NoSuchUpload
+          return;
+        }
+        u.etags[n] = etag->second;
+        done_bytes += len;
+        Status saved = SaveState(state_path, u);
+        if (!saved.ok() && failed.ok()) failed = saved;
       }
-      auto etag = resp.headers.find("etag");
-      if (etag == resp.headers.end()) return RemoteError(Describe(key) + ": no ETag for part " + std::to_string(n));
-      u.etags[n] = etag->second;
-      base += len;
-      DDL_RETURN_IF_ERROR(SaveState(state_path, u));
-    }
+    };
+    std::vector<std::thread> threads;
+    for (size_t w = 1; w < workers; w++) threads.emplace_back(worker, w);
+    worker(0);
+    for (std::thread& t : threads) t.join();
+    if (!failed.ok()) return failed;
     std::string xml = "<CompleteMultipartUpload>";
     for (const auto& [n, e] : u.etags)
       xml += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" + e + "</ETag></Part>";

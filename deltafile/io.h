@@ -38,6 +38,10 @@ class File {
   virtual Status Truncate(uint64_t size) = 0;
   // Makes [off, off+len) read as zeros. Default: writes zeros.
   virtual Status ZeroRange(uint64_t off, uint64_t len);
+  // Starts writing [off, off+len) back to the disk without waiting, so a
+  // later Sync of a large file written front to back finds little left to
+  // do. A hint: the default does nothing.
+  virtual void StartWriteback(uint64_t off, uint64_t len) { (void)off, (void)len; }
 
   // Reads exactly n bytes or fails with kTruncated naming the file.
   Status ReadExact(uint64_t off, void* buf, size_t n);

@@ -54,6 +54,10 @@ class PosixFile : public File {
     });
   }
 
+  void StartWriteback(uint64_t off, uint64_t len) override {
+    if (!blockdev_) ::sync_file_range(fd_, static_cast<off_t>(off), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
+  }
+
   Status WriteAt(uint64_t off, const void* buf, size_t n) override {
     size_t done = 0;
     const char* p = static_cast<const char*>(buf);

@@ -240,7 +240,7 @@ mon initial members = a
 [osd]
 osd data = $D/osd/\$cluster-\$id
 osd objectstore = memstore
-memstore device bytes = 4294967296
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-4294967296}
 osd crush update on start = false
 osd class update on start = false
 osd memory target = 1073741824

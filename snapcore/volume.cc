@@ -414,6 +414,9 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name_in) {
     closed_ = true;  // committed, but the old head must not take writes: reopen
     return s;
   }
+  // The index holds all the sealed head's journal said (else: the next
+  // writable open removes it).
+  (void)env_->Remove(JournalPath(dir_, id));
   return snap;
 }
 

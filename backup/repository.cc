@@ -433,8 +433,8 @@ Result<std::vector<CatalogEntry>> ListDeltas(Transport* t) {
 Status PullDeltas(Transport* t, const std::string& dir, const std::string& after, const RepoOptions& o,
                   std::vector<FileResult>* out) {
   Env* env = Env::Posix();
-  if (!env->Exists(dir)) return Status(Code::kNotFound, dir + ": no such directory");
   DDL_ASSIGN_OR_RETURN(std::vector<CatalogEntry> want, ListDeltas(t));
+  if (!env->Exists(dir)) DDL_RETURN_IF_ERROR(env->MakeDir(dir));  // once the repository answered
   if (!after.empty()) {
     DDL_ASSIGN_OR_RETURN(want, After(want, after, t->Describe("")));
   }

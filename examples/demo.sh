@@ -85,9 +85,8 @@ say "ddloop volume delta vol --from monday --to tuesday -o tuesday.delta"
 say "ddloop push tuesday.delta file://$W/repo && ddloop ls file://$W/repo"
 "$DDLOOP" push tuesday.delta "file://$W/repo"
 "$DDLOOP" ls "file://$W/repo"
-say "mkdir incoming && ddloop pull file://$W/repo incoming && ddloop apply incoming/tuesday.delta replica.img   # at the replica"
+say "ddloop pull file://$W/repo incoming && ddloop apply incoming/tuesday.delta replica.img   # at the replica"
 cp snap1.img replica.img
-mkdir incoming
 "$DDLOOP" pull "file://$W/repo" incoming
 "$DDLOOP" apply incoming/tuesday.delta replica.img
 say "ddloop archive tuesday.delta -f monthly.tar && tar -tvf monthly.tar && ddloop restore -f monthly.tar --verify"

@@ -86,7 +86,9 @@ expect_exit 3 "rm of an unknown name" "$DDLOOP" rm "$REPO" nosuch.delta
 err_has "nosuch.delta"
 expect_exit 2 "an unknown URL scheme" "$DDLOOP" ls ftp://example.org/x
 expect_exit 2 "a relative file URL" "$DDLOOP" ls file://relative/x
-expect_exit 3 "pull into a missing directory" "$DDLOOP" pull -q "$REPO" "$T/nowhere"
+expect_exit 3 "pull into a directory whose parent is missing" "$DDLOOP" pull -q "$REPO" "$T/nowhere/sub"
+check "pull creates a missing directory" "$DDLOOP" pull -q "$REPO" "$T/fresh"
+check "... and fills it" test -s "$T/fresh/c1.delta"
 expect_exit 4 "push of a damaged deltafile" bash -c "head -c 2000 c1.delta > cut.delta; \"$DDLOOP\" push -q cut.delta \"$REPO\""
 
 expect_exit 0 "rm a delta" "$DDLOOP" rm "$REPO" c4.delta

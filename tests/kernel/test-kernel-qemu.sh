@@ -374,7 +374,7 @@ SERIAL=$RUN/serial.log
 log "booting QEMU (TCG, timeout ${TIMEOUT} s)"
 WATCHDOG=$((TIMEOUT > 120 ? TIMEOUT - 60 : TIMEOUT * 3 / 4))
 B_START=$(date +%s)
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512 -nic none \
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 -nic none \
   -display none -monitor none -serial "file:$SERIAL" -no-reboot \
   -kernel "$KC/boot/vmlinuz-$ABI" -initrd "$RUN/initramfs.cpio.gz" \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 ddltest_watchdog=$WATCHDOG" \
@@ -412,7 +412,7 @@ if ((BENCH)); then
       echo
       echo "- Date: \`$(date -u)\`"
       echo "- Command: \`$CMDLINE\`"
-      echo "- Host: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r); guest: Linux $ABI ($VER) under \`qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512\`, QEMU $(qemu-system-x86_64 --version | head -n 1 | awk '{ print $4 }')"
+      echo "- Host: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r); guest: Linux $ABI ($VER) under \`qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024\`, QEMU $(qemu-system-x86_64 --version | head -n 1 | awk '{ print $4 }')"
       echo "- What: the whole 16 MiB device read with \`dd bs=1M iflag=direct\` through /dev/ddloopN (base + d1..d3, files in the guest's RAM) and through a loop device over the fully applied image (also in RAM); median of 5 after one cold read"
       echo "- Result: \`$bench\`"
       echo "- TCG makes absolute speed meaningless; ratio only."

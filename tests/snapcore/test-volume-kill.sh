@@ -32,7 +32,9 @@ rkills=0 landed=0
 for i in $(seq 1 30); do
   "$T" revert "$V" "$snap" >"$WORK/rlog" 2>&1 &
   pid=$!
-  pause 0.0 0.06
+  # Aim after the volume is open (slow under a sanitizer), inside the revert.
+  for _ in $(seq 200); do grep -q begin "$WORK/rlog" && break; sleep 0.01; done
+  pause 0.0 0.03
   kill -9 $pid 2>/dev/null && rkills=$((rkills + 1))
   wait $pid 2>/dev/null
   out=$("$T" revert "$V" "$snap" 2>&1) || fail "re-run of revert after kill $i: $out"

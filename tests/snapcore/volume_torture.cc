@@ -246,6 +246,8 @@ int Revert(const std::string& dir, const std::string& snap) {
   auto r = OpenVol(dir, true);
   if (!r.ok()) return Fail(r.status().message());
   bool pending = (*r)->state().revert_target != 0;
+  std::printf("begin\n");  // the kill test aims its kill after this line
+  std::fflush(stdout);
   Status s = (*r)->Revert(snap, nullptr);
   if (!s.ok()) return Fail(s.message());
   s = (*r)->Close();

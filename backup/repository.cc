@@ -172,23 +172,46 @@ class DownloadSink : public File {
     }
     return Status::Ok();
   }
-  Status ReadAt(uint64_t off, void* buf, size_t n, size_t* got) override { return f_->ReadAt(off, buf, n, got); }
+  // libcurl hands over 16 KiB at a time: gather 1 MiB per pwrite.
   Status WriteAt(uint64_t off, const void* buf, size_t n) override {
-    DDL_RETURN_IF_ERROR(f_->WriteAt(off, buf, n));
     if (off != next_) sequential_ = false;
     if (sequential_) {
       h_.Update(buf, n);
       next_ += n;
-      if (next_ - hinted_ >= (32u << 20)) {
-        f_->StartWriteback(hinted_, next_ - hinted_);
-        hinted_ = next_;
-      }
     }
+    if (!pending_.empty() && off != pending_off_ + pending_.size()) DDL_RETURN_IF_ERROR(Flush());
+    if (pending_.empty()) pending_off_ = off;
+    const char* p = static_cast<const char*>(buf);
+    pending_.insert(pending_.end(), p, p + n);
+    if (pending_.size() >= kGather) DDL_RETURN_IF_ERROR(Flush());
     return Status::Ok();
   }
-  Status Sync() override { return f_->Sync(); }
-  Result<uint64_t> Size() override { return f_->Size(); }
+  // Writes what is gathered; call after the download, whatever its outcome.
+  Status Flush() {
+    if (pending_.empty()) return Status::Ok();
+    Status s = f_->WriteAt(pending_off_, pending_.data(), pending_.size());
+    uint64_t end = pending_off_ + pending_.size();
+    pending_.clear();
+    if (s.ok() && sequential_ && end - hinted_ >= (32u << 20)) {
+      f_->StartWriteback(hinted_, end - hinted_);
+      hinted_ = end;
+    }
+    return s;
+  }
+  Status ReadAt(uint64_t off, void* buf, size_t n, size_t* got) override {
+    DDL_RETURN_IF_ERROR(Flush());
+    return f_->ReadAt(off, buf, n, got);
+  }
+  Status Sync() override {
+    DDL_RETURN_IF_ERROR(Flush());
+    return f_->Sync();
+  }
+  Result<uint64_t> Size() override {
+    DDL_RETURN_IF_ERROR(Flush());
+    return f_->Size();
+  }
   Status Truncate(uint64_t size) override {
+    DDL_RETURN_IF_ERROR(Flush());
     sequential_ = false;
     return f_->Truncate(size);
   }
@@ -202,10 +225,13 @@ class DownloadSink : public File {
   }
 
  private:
+  static constexpr size_t kGather = 1 << 20;
   File* f_;
   Xxh64Stream h_;
   uint64_t next_, hinted_;
   bool sequential_ = true;
+  std::vector<char> pending_;
+  uint64_t pending_off_ = 0;
 };
 
 Status PullOne(Transport* t, const std::string& dir, const CatalogEntry& e, const NetOptions& net, FileResult* r) {
@@ -238,7 +264,10 @@ Status PullOne(Transport* t, const std::string& dir, const CatalogEntry& e, cons
   DownloadSink sink(f.get(), have);
   DDL_RETURN_IF_ERROR(sink.HashPrefix());
   if (have < e.size || e.size == 0) {
-    DDL_RETURN_IF_ERROR(t->Download(e.object, &sink, have, net, &r->stats));
+    Status got_it = t->Download(e.object, &sink, have, net, &r->stats);
+    Status kept = sink.Flush();  // what arrived stays for the next resume
+    DDL_RETURN_IF_ERROR(got_it);
+    DDL_RETURN_IF_ERROR(kept);
   } else {
     r->stats.resumed_from = have;
   }

@@ -1,6 +1,7 @@
 // main.cc - the ddloop command: parse, run one subcommand, turn its Status
 // into one line on stderr and an exit code.
 #include <cstdio>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -41,7 +42,10 @@ int main(int argc, char** argv) {
     if (!c.app->parsed()) continue;
     ddl::Status s = c.run();
     if (s.ok()) return kExitOk;
-    std::fprintf(stderr, "ddloop %s: %s\n", c.app->get_name().c_str(), s.message().c_str());
+    std::string name = c.app->get_name();  // "volume delta", not just "volume"
+    for (const CLI::App* sub : c.app->get_subcommands())
+      if (sub->parsed()) name += " " + sub->get_name();
+    std::fprintf(stderr, "ddloop %s: %s\n", name.c_str(), s.message().c_str());
     return ExitCodeFor(s.code());
   }
   return kExitUsage;

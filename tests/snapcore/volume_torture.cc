@@ -22,15 +22,15 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "snapcore/segment_index.h"
 #include "snapcore/snapshot_view.h"
 #include "snapcore/volume.h"
+#include "snapcore/volume_check.h"
+#include "snapcore/volume_manifest.h"
 
 using namespace ddl;
 
@@ -135,47 +135,23 @@ Fingerprint ReadFingerprint(const std::function<Status(uint64_t, void*, size_t)>
   return fp;
 }
 
-// Every snapshot's chunks match its index and its fingerprint, in one pass
-// over the indexes (oldest first) with the running hash of every chunk; the
-// newest snapshot is also read whole through a SnapshotView.
-int CheckSnapshots(const std::string& dir, const vol::VolumeState& st) {
+// The whole volume passes `volume check` (every snapshot's entries against
+// its data and the previous snapshot, and its fingerprint), and the newest
+// snapshot also reads back whole through a SnapshotView. Run on a closed
+// volume.
+int CheckSnapshots(const std::string& dir) {
   Env* env = Env::Posix();
-  auto base = env->Open(vol::BasePath(dir), OpenMode::kRead);
-  if (!base.ok()) return Fail(base.status().message());
-  std::map<uint64_t, ChunkHash> running;
-  std::vector<uint8_t> buf(kChunk);
-  Fingerprint fp = st.origin_fp;
-  for (const vol::SnapshotInfo& snap : st.snaps) {
-    auto idx = vol::ReadIndexFile(env, vol::SegmentIndexPath(dir, snap.id, snap.index_gen),
-                                  vol::IndexId{st.volume, snap.id, snap.index_gen, st.chunk_count()});
-    if (!idx.ok()) return Fail(idx.status().message());
-    auto data = env->Open(vol::SegmentDataPath(dir, snap.id), OpenMode::kRead);
-    if (!data.ok()) return Fail(data.status().message());
-    for (const vol::IndexEntry& e : *idx) {
-      auto it = running.find(e.chunk);
-      ChunkHash before;
-      if (it != running.end()) {
-        before = it->second;
-      } else {
-        Status s = (*base)->ReadExact(e.chunk * kChunk, buf.data(), kChunk);
-        if (!s.ok()) return Fail(s.message());
-        before = HashChunk(buf.data(), kChunk);
-      }
-      Status s = (*data)->ReadExact(e.chunk * kChunk, buf.data(), kChunk);
-      if (!s.ok()) return Fail(s.message());
-      if (e.old_hash != before || e.new_hash != HashChunk(buf.data(), kChunk))
-        return Fail("snapshot " + snap.name + ": chunk " + std::to_string(e.chunk) + " does not match its index");
-      fp.Sub(e.chunk, e.old_hash);
-      fp.Add(e.chunk, e.new_hash);
-      running[e.chunk] = e.new_hash;
-    }
-    if (fp != snap.fingerprint) return Fail("snapshot " + snap.name + " does not match its fingerprint");
-  }
+  vol::CheckReport rep;
+  Status s = vol::CheckVolume(env, dir, nullptr, &rep);
+  for (const vol::CheckProblem& p : rep.problems) std::fprintf(stderr, "%s: %s\n", p.file.c_str(), p.message.c_str());
+  if (!s.ok()) return Fail(s.message());
+  auto m = vol::Manifest::Open(env, dir, false);
+  if (!m.ok()) return Fail(m.status().message());
+  const vol::VolumeState& st = (*m)->state();
   if (st.snaps.empty()) return 0;
   auto view = vol::SnapshotView::Open(env, dir, st, int(st.snaps.size()) - 1);
   if (!view.ok()) return Fail(view.status().message());
-  Status s;
-  fp = ReadFingerprint([&](uint64_t o, void* b, size_t n) { return (*view)->Read(o, b, n); }, st.size, &s);
+  Fingerprint fp = ReadFingerprint([&](uint64_t o, void* b, size_t n) { return (*view)->Read(o, b, n); }, st.size, &s);
   if (!s.ok()) return Fail(s.message());
   if (fp != st.snaps.back().fingerprint) return Fail("snapshot " + st.snaps.back().name + " reads back wrong");
   return 0;
@@ -233,13 +209,15 @@ int Check(const std::string& dir, const std::string& state_path, const std::stri
   const vol::VolumeState& st = v->state();
   for (const std::string& n : printed)
     if (st.Find(n) < 0) return Fail("snapshot " + n + " was reported created but is missing");
-  if (int rc = CheckSnapshots(dir, st)) return rc;
+  size_t snaps = st.snaps.size();
+  Status s = v->Close();
+  if (!s.ok()) return Fail(s.message());
+  if (int rc = CheckSnapshots(dir)) return rc;
   std::ofstream out(state_path);
   for (uint64_t c = 0; c < chunks; c++) out << c << " " << now[c].session << " " << now[c].seq << "\n";
   std::printf("ok: flushed to write %" PRIu64 ", %zu snapshots, %" PRIu64 " chunks hold unflushed writes\n", flushed,
-              st.snaps.size(), unflushed_seen);
-  Status s = v->Close();
-  return s.ok() ? 0 : Fail(s.message());
+              snaps, unflushed_seen);
+  return 0;
 }
 
 int Revert(const std::string& dir, const std::string& snap) {
@@ -266,8 +244,8 @@ int CheckRevert(const std::string& dir, const std::string& snap) {
   Fingerprint fp = ReadFingerprint([&](uint64_t o, void* b, size_t n) { return (*r)->Read(o, b, n); }, st.size, &s);
   if (!s.ok()) return Fail(s.message());
   if (fp != st.snaps[i].fingerprint) return Fail("live volume differs from snapshot " + snap + " after revert");
-  if (int rc = CheckSnapshots(dir, st)) return rc;
-  return (*r)->Close().ok() ? 0 : 1;
+  if (!(s = (*r)->Close()).ok()) return Fail(s.message());
+  return CheckSnapshots(dir);
 }
 
 }  // namespace

@@ -31,4 +31,16 @@ void SegmentFiles::Drop(uint64_t id) {
   open_.erase(it);
 }
 
+Status CreateDataFile(Env* env, const std::string& path, uint64_t size) {
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(path, OpenMode::kCreate));
+  DDL_RETURN_IF_ERROR(f->Truncate(size));
+  DDL_RETURN_IF_ERROR(f->Sync());
+  return env->SyncDirOf(path);
+}
+
+Result<std::unique_ptr<File>> OpenDataFile(Env* env, const std::string& path, uint64_t size) {
+  if (!env->Exists(path)) DDL_RETURN_IF_ERROR(CreateDataFile(env, path, size));
+  return env->Open(path, OpenMode::kReadWrite);
+}
+
 }  // namespace ddl::vol

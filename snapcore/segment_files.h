@@ -37,6 +37,30 @@ class SegmentFiles {
   std::map<uint64_t, std::pair<std::shared_ptr<File>, std::list<uint64_t>::iterator>> open_;
 };
 
+// The segment files of one read: a run of chunks from one segment takes
+// the cache's lock once, not once per chunk. Used by one thread.
+class SegmentFileMemo {
+ public:
+  explicit SegmentFileMemo(SegmentFiles* files) : files_(files) {}
+  Result<std::shared_ptr<File>> Get(uint64_t id) {
+    if (file_ && id == id_) return file_;
+    DDL_ASSIGN_OR_RETURN(file_, files_->Get(id));
+    id_ = id;
+    return file_;
+  }
+
+ private:
+  SegmentFiles* files_;
+  uint64_t id_ = 0;
+  std::shared_ptr<File> file_;
+};
+
+// Creates (replacing any) a sparse data file of `size` bytes and syncs it
+// and its directory entry.
+Status CreateDataFile(Env* env, const std::string& path, uint64_t size);
+// Opens a data file read-write, creating it as above if it does not exist.
+Result<std::unique_ptr<File>> OpenDataFile(Env* env, const std::string& path, uint64_t size);
+
 // Reads [off, off+n) of a volume; source(c) -> Result<std::shared_ptr<File>>
 // names the file holding chunk c (null: the chunk reads as zeros) and keeps
 // it open while it is read. Consecutive chunks

@@ -43,14 +43,6 @@ Status CheckCreate(Env* env, const std::string& dir, const CreateOptions& o, uin
   return env->MakeDir(dir);
 }
 
-// Writes the empty head segment `id` (a sparse file of the volume's size).
-Status CreateSparse(Env* env, const std::string& path, uint64_t size) {
-  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(path, OpenMode::kCreate));
-  DDL_RETURN_IF_ERROR(f->Truncate(size));
-  DDL_RETURN_IF_ERROR(f->Sync());
-  return env->SyncDirOf(path);
-}
-
 Status Finish(Env* env, const std::string& dir, const CreateOptions& o, uint64_t size, const Fingerprint& fp) {
   VolumeState st;
   st.volume = o.volume.IsNil() ? Uuid::Random() : o.volume;
@@ -61,7 +53,7 @@ Status Finish(Env* env, const std::string& dir, const CreateOptions& o, uint64_t
   st.origin_uuid = Uuid::Random();
   st.head_id = 1;
   st.next_id = 2;
-  DDL_RETURN_IF_ERROR(CreateSparse(env, SegmentDataPath(dir, 1), size));
+  DDL_RETURN_IF_ERROR(CreateDataFile(env, SegmentDataPath(dir, 1), size));
   return Manifest::Create(env, dir, st);
 }
 
@@ -69,7 +61,7 @@ Status Finish(Env* env, const std::string& dir, const CreateOptions& o, uint64_t
 
 Status Volume::Create(Env* env, const std::string& dir, const CreateOptions& o) {
   DDL_RETURN_IF_ERROR(CheckCreate(env, dir, o, o.size));
-  DDL_RETURN_IF_ERROR(CreateSparse(env, BasePath(dir), o.size));
+  DDL_RETURN_IF_ERROR(CreateDataFile(env, BasePath(dir), o.size));
   return Finish(env, dir, o, o.size, Fingerprint());
 }
 
@@ -171,14 +163,9 @@ Status Volume::OpenHead(const OpenOptions& o) {
   ZeroBits(&head_bits_, words);
   ZeroBits(&dirty_bits_, words);
   std::string data = SegmentDataPath(dir_, st.head_id);
-  if (!env_->Exists(data)) {
-    if (writable_) {
-      DDL_RETURN_IF_ERROR(CreateSparse(env_, data, st.size));
-    } else {
-      return Status::Ok();  // a head never written: nothing to read from it
-    }
-  }
-  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> head, env_->Open(data, writable_ ? OpenMode::kReadWrite : OpenMode::kRead));
+  if (!writable_ && !env_->Exists(data)) return Status::Ok();  // a head never written: nothing to read
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> head, writable_ ? OpenDataFile(env_, data, st.size)
+                                                             : env_->Open(data, OpenMode::kRead));
   head_ = std::move(head);
   std::vector<JournalEntry> entries;
   bool clean = true;
@@ -215,13 +202,12 @@ bool Volume::InHead(uint64_t c) const {
   return (head_bits_[c >> 6].load(std::memory_order_acquire) >> (c & 63)) & 1;
 }
 
-Status Volume::MarkWritten(uint64_t first, uint64_t last) {
+void Volume::MarkWritten(uint64_t first, uint64_t last) {
   for (uint64_t c = first; c <= last; c++) {
     uint64_t bit = uint64_t(1) << (c & 63);
     head_bits_[c >> 6].fetch_or(bit, std::memory_order_release);
     dirty_bits_[c >> 6].fetch_or(bit, std::memory_order_release);
   }
-  return Status::Ok();
 }
 
 Status Volume::Read(uint64_t off, void* buf, size_t n) {
@@ -231,12 +217,13 @@ Status Volume::Read(uint64_t off, void* buf, size_t n) {
 }
 
 Status Volume::ReadLocked(uint64_t off, void* buf, size_t n) {
+  SegmentFileMemo segs(&files_);
   return ReadByChunkSource(off, buf, n, state().chunk_shift, [&](uint64_t c) -> Result<std::shared_ptr<File>> {
     if (InHead(c)) return head_;
     auto it = sealed_.find(c);
     if (it == sealed_.end()) return base_;
     if (it->second.seg == 0) return head_;  // merged into the head
-    return files_.Get(it->second.seg);
+    return segs.Get(it->second.seg);
   });
 }
 
@@ -253,7 +240,8 @@ Status Volume::Write(uint64_t off, const void* buf, size_t n) {
   }
   std::shared_lock<std::shared_mutex> l(io_mu_);
   DDL_RETURN_IF_ERROR(head_->WriteAt(off, buf, n));
-  return MarkWritten(off >> st.chunk_shift, (end - 1) >> st.chunk_shift);
+  MarkWritten(off >> st.chunk_shift, (end - 1) >> st.chunk_shift);
+  return Status::Ok();
 }
 
 // Chunks only partly covered are read, patched and written whole (the
@@ -271,7 +259,7 @@ Status Volume::WritePartial(uint64_t off, const uint8_t* p, size_t n) {
       std::memcpy(rmw_buf_.data() + (a - cstart), p + (a - off), b - a);
       DDL_RETURN_IF_ERROR(head_->WriteAt(cstart, rmw_buf_.data(), clen));
     }
-    DDL_RETURN_IF_ERROR(MarkWritten(c, c));
+    MarkWritten(c, c);
   }
   return Status::Ok();
 }
@@ -365,7 +353,7 @@ Status Volume::StartNewHead(uint64_t id) {
   ZeroBits(&head_bits_, head_bits_.size());
   ZeroBits(&dirty_bits_, dirty_bits_.size());
   std::string data = SegmentDataPath(dir_, id);
-  DDL_RETURN_IF_ERROR(CreateSparse(env_, data, st.size));
+  DDL_RETURN_IF_ERROR(CreateDataFile(env_, data, st.size));  // fresh, whatever is left there
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> head, env_->Open(data, OpenMode::kReadWrite));
   head_ = std::move(head);
   std::vector<JournalEntry> none;

@@ -120,7 +120,7 @@ Status Volume::DeleteMergeIntoHead(int i) {
     DDL_ASSIGN_OR_RETURN(std::shared_ptr<File> from, files_.Get(a.id));
     DDL_RETURN_IF_ERROR(CopyChunks(from.get(), head_.get(), copy));
   }
-  for (uint64_t c : copy) DDL_RETURN_IF_ERROR(MarkWritten(c, c));
+  for (uint64_t c : copy) MarkWritten(c, c);
   DDL_RETURN_IF_ERROR(FlushLocked());
   DeleteRecord d;
   d.id = a.id;
@@ -161,14 +161,7 @@ Status Volume::Revert(const std::string& key, const std::function<void(uint64_t,
   todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
 
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotView> view, SnapshotView::Open(env_, dir_, st, t));
-  std::string data = SegmentDataPath(dir_, h);
-  if (!env_->Exists(data)) {
-    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env_->Open(data, OpenMode::kCreate));
-    DDL_RETURN_IF_ERROR(f->Truncate(st.size));
-    DDL_RETURN_IF_ERROR(f->Sync());
-    DDL_RETURN_IF_ERROR(env_->SyncDirOf(data));
-  }
-  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> nh, env_->Open(data, OpenMode::kReadWrite));
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> nh, OpenDataFile(env_, SegmentDataPath(dir_, h), st.size));
   std::vector<JournalEntry> done_entries;
   bool clean;
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<HeadJournal> nj, HeadJournal::Open(env_, JournalPath(dir_, h), st.volume, h,

@@ -21,7 +21,7 @@ Result<std::unique_ptr<Manifest>> Manifest::Open(Env* env, const std::string& di
   if (size > (uint64_t(1) << 31)) return Corruption(path + ": implausibly large (" + std::to_string(size) + " bytes)");
   std::string bytes(size, '\0');
   if (size > 0) DDL_RETURN_IF_ERROR(f->ReadExact(0, &bytes[0], size));
-  DDL_RETURN_IF_ERROR(m->Replay(bytes, writable).Prefix(path));
+  DDL_RETURN_IF_ERROR(m->Replay(bytes).Prefix(path));
   if (writable) {
     if (m->torn_bytes_ > 0) {
       DDL_RETURN_IF_ERROR(f->Truncate(m->end_));
@@ -32,8 +32,7 @@ Result<std::unique_ptr<Manifest>> Manifest::Open(Env* env, const std::string& di
   return m;
 }
 
-Status Manifest::Replay(const std::string& bytes, bool writable) {
-  (void)writable;
+Status Manifest::Replay(const std::string& bytes) {
   const uint8_t* p = reinterpret_cast<const uint8_t*>(bytes.data());
   size_t n = bytes.size(), pos = 0;
   while (pos < n) {

@@ -37,7 +37,7 @@ class Manifest {
 
  private:
   Manifest(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
-  Status Replay(const std::string& bytes, bool writable);
+  Status Replay(const std::string& bytes);
   Status MaybeRewrite();
 
   Env* env_;

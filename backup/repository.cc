@@ -33,18 +33,29 @@ Status CheckName(const std::string& name, const std::string& what) {
   return Status::Ok();
 }
 
-Result<std::string> FileChecksum(File* f, uint64_t size) {
-  Xxh64Stream h;
+// Feeds [0, size) of f to h.
+Status HashFile(File* f, uint64_t size, Xxh64Stream* h) {
   std::vector<char> buf(4 << 20);
   for (uint64_t off = 0; off < size;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
     DDL_RETURN_IF_ERROR(f->ReadExact(off, buf.data(), n));
-    h.Update(buf.data(), n);
+    h->Update(buf.data(), n);
     off += n;
   }
+  return Status::Ok();
+}
+
+// The catalog's form of a whole-file checksum.
+std::string ChecksumText(uint64_t digest) {
   char hex[24];
-  std::snprintf(hex, sizeof hex, "xxh64:%016llx", (unsigned long long)h.Digest());
-  return std::string(hex);
+  std::snprintf(hex, sizeof hex, "xxh64:%016llx", (unsigned long long)digest);
+  return hex;
+}
+
+Result<std::string> FileChecksum(File* f, uint64_t size) {
+  Xxh64Stream h;
+  DDL_RETURN_IF_ERROR(HashFile(f, size, &h));
+  return ChecksumText(h.Digest());
 }
 
 CatalogEntry EntryFor(const std::string& name, const Header& h, uint64_t size, const std::string& csum) {
@@ -162,16 +173,8 @@ Status Discard(Env* env, const std::string& part, const Status& why) {
 class DownloadSink : public File {
  public:
   DownloadSink(File* f, uint64_t have) : File(f->name()), f_(f), next_(have), hinted_(have) {}
-  Status HashPrefix() {
-    std::vector<char> buf(4 << 20);
-    for (uint64_t off = 0; off < next_;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), next_ - off));
-      DDL_RETURN_IF_ERROR(f_->ReadExact(off, buf.data(), n));
-      h_.Update(buf.data(), n);
-      off += n;
-    }
-    return Status::Ok();
-  }
+  // A resumed download: the bytes already there come first.
+  Status HashPrefix() { return HashFile(f_, next_, &h_); }
   // libcurl hands over 16 KiB at a time: gather 1 MiB per pwrite.
   Status WriteAt(uint64_t off, const void* buf, size_t n) override {
     if (off != next_) sequential_ = false;
@@ -218,9 +221,7 @@ class DownloadSink : public File {
   // The checksum of [0, size) if every byte went through here in order.
   bool Checksum(uint64_t size, std::string* out) const {
     if (!sequential_ || next_ != size) return false;
-    char hex[24];
-    std::snprintf(hex, sizeof hex, "xxh64:%016llx", (unsigned long long)h_.Digest());
-    *out = hex;
+    *out = ChecksumText(h_.Digest());
     return true;
   }
 

@@ -60,7 +60,9 @@ class VolumeCrashTest : public ::testing::Test {
     }
     Bytes live = ReadLive(v.get());
     bool reverted = (finished_revert || m_.maybe_reverted) && live == m_.revert_target;
-    if (finished_revert) ASSERT_TRUE(reverted) << "round " << round_ << ": revert did not give the snapshot";
+    if (finished_revert) {
+      ASSERT_TRUE(reverted) << "round " << round_ << ": revert did not give the snapshot";
+    }
     if (!reverted) {
       for (size_t c = 0; c < kSize / kChunk; c++) {
         Bytes got = m_.Chunk(live, c);

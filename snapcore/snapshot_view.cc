@@ -31,10 +31,11 @@ uint64_t SnapshotView::OwnerOf(uint64_t c) const {
 
 Status SnapshotView::Read(uint64_t off, void* buf, size_t n) {
   if (off > size_ || n > size_ - off) return InvalidArgument("read past the end of the volume");
+  SegmentFileMemo segs(&files_);
   return ReadByChunkSource(off, buf, n, chunk_shift_, [&](uint64_t c) -> Result<std::shared_ptr<File>> {
     uint64_t owner = OwnerOf(c);
     if (owner == 0) return base_;
-    return files_.Get(owner);
+    return segs.Get(owner);
   });
 }
 

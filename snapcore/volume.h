@@ -146,7 +146,7 @@ class Volume {
   Status ReadLocked(uint64_t off, void* buf, size_t n);
   Result<ChunkHash> BaseHash(uint64_t c);
   Result<ChunkHash> CurrentParentHash(uint64_t c);
-  Status MarkWritten(uint64_t first, uint64_t last);  // chunks [first, last]
+  void MarkWritten(uint64_t first, uint64_t last);  // chunks [first, last]: in the head, dirty
   bool InHead(uint64_t c) const;
   Result<std::vector<JournalEntry>> HeadEntries();  // latest per chunk, ascending
   Status StartNewHead(uint64_t id);

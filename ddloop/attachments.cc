@@ -188,7 +188,10 @@ Status Teardown(const Attachment& a, bool force, std::vector<std::string>* steps
     if (a.ServerAlive()) ::kill(a.pid, SIGKILL);
     steps->push_back("stopped server " + std::to_string(a.pid));
   }
-  for (const char* f : {"/state", "/log", "/pid", "/state.tmp"}) ::unlink((a.dir + f).c_str());
+  for (const char* f : {"/state", "/log", "/pid"}) ::unlink((a.dir + f).c_str());
+  if (auto names = Env::Posix()->ListDir(a.dir); names.ok())  // a state temp file left by a crash
+    for (const std::string& n : *names)
+      if (n.compare(0, 7, ".state.") == 0) ::unlink((a.dir + "/" + n).c_str());
   ::rmdir(a.FuseMount().c_str());
   if (::rmdir(a.dir.c_str()) != 0 && errno != ENOENT)
     return IOError(a.dir + ": cannot remove: " + std::strerror(errno));

@@ -7,7 +7,8 @@ int ExitCodeFor(Code c) {
     case Code::kOk: return kExitOk;
     case Code::kInvalidArgument: return kExitUsage;
     case Code::kIOError:
-    case Code::kNotFound: return kExitIO;
+    case Code::kNotFound:
+    case Code::kExists: return kExitIO;
     case Code::kCorruption:
     case Code::kTruncated: return kExitCorrupt;
     case Code::kUnsupported: return kExitUnsupported;
@@ -16,6 +17,7 @@ int ExitCodeFor(Code c) {
     case Code::kBrokenChain: return kExitBrokenChain;
     case Code::kInterrupted: return kExitInterrupted;
     case Code::kRemote: return kExitRemote;
+    case Code::kBusy: return kExitBusy;
   }
   return kExitFailure;
 }

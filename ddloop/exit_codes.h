@@ -16,6 +16,7 @@ enum ExitCode {
   kExitWrongBase = 6,    // the image is not the delta's base
   kExitBrokenChain = 7,  // the deltas do not form a chain
   kExitRemote = 8,       // the network or a remote repository failed (push, pull, ls, rm)
+  kExitBusy = 9,         // another process is using it (holds its lock): try again later
   kExitInterrupted = 130,
 };
 

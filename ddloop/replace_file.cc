@@ -21,16 +21,13 @@ void OnSignal(int sig) {
 }  // namespace
 
 Status ReplaceFile(Env* env, const std::string& out, const std::function<Status(File*)>& write) {
-  const std::string tmp = out + ".tmp." + std::to_string(getpid());
-  std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
+  std::string tmp;
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, OnSignal);
   Status s;
   {
-    auto f = env->Open(tmp, OpenMode::kCreate);
-    if (!f.ok()) {
-      g_tmp_path[0] = 0;
-      return f.status();
-    }
+    auto f = CreateTempFile(env, out, &tmp);
+    if (!f.ok()) return f.status();
+    std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
     s = write(f->get());
     if (s.ok()) s = (*f)->Sync();
   }

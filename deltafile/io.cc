@@ -1,4 +1,6 @@
 // io.cc - the parts of io.h that do not depend on an implementation.
+#include <sys/random.h>
+
 #include <vector>
 
 #include "deltafile/io.h"
@@ -30,14 +32,46 @@ Status FileStream::Read(void* buf, size_t n, size_t* got) {
   return Status::Ok();
 }
 
-Status WriteFileAtomic(Env* env, const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  {
-    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(tmp, OpenMode::kCreate));
-    DDL_RETURN_IF_ERROR(f->WriteAt(0, data.data(), data.size()));
-    DDL_RETURN_IF_ERROR(f->Sync());
+Result<std::unique_ptr<File>> CreateTempFile(Env* env, const std::string& target, std::string* tmp_path) {
+  const size_t slash = target.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : target.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+  Status last;
+  for (int attempt = 0; attempt < 16; attempt++) {
+    uint8_t r[8];
+    size_t got = 0;
+    while (got < sizeof r) {
+      ssize_t n = getrandom(r + got, sizeof r - got, 0);
+      if (n > 0) got += static_cast<size_t>(n);
+    }
+    static const char kHex[] = "0123456789abcdef";
+    std::string suffix;
+    for (uint8_t b : r) suffix += {kHex[b >> 4], kHex[b & 15]};
+    std::string path = dir + "." + base + "." + suffix + ".tmp";
+    auto f = env->Open(path, OpenMode::kCreateNew);
+    if (f.ok()) {
+      *tmp_path = path;
+      return f;
+    }
+    last = f.status();
+    if (last.code() != Code::kExists) return last;
   }
-  DDL_RETURN_IF_ERROR(env->Rename(tmp, path));
+  return last;
+}
+
+Status WriteFileAtomic(Env* env, const std::string& path, const std::string& data) {
+  std::string tmp;
+  Status s;
+  {
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, CreateTempFile(env, path, &tmp));
+    s = f->WriteAt(0, data.data(), data.size());
+    if (s.ok()) s = f->Sync();
+  }
+  if (s.ok()) s = env->Rename(tmp, path);
+  if (!s.ok()) {
+    env->Remove(tmp);
+    return s;
+  }
   return env->SyncDirOf(path);
 }
 

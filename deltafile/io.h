@@ -86,7 +86,16 @@ class FdStream : public Stream {
 enum class OpenMode {
   kRead,       // must exist
   kReadWrite,  // must exist
-  kCreate,     // read-write, created or truncated
+  // Read-write, created or truncated; a symbolic link at the path is refused
+  // (O_NOFOLLOW). Only for names inside a directory ddloop owns and has
+  // locked (a volume's files); anything else uses kCreateNew/CreateTempFile.
+  kCreate,
+  // Read-write, and the name must not exist: O_CREAT|O_EXCL|O_NOFOLLOW, mode
+  // 0600. Fails with kExists if anything, a symbolic link included, is there.
+  kCreateNew,
+  // Read-write, must exist, must be a regular file owned by the caller and
+  // not a symbolic link: reopening a part file or state file to resume it.
+  kResume,
 };
 
 class Env {
@@ -114,7 +123,16 @@ class Env {
   static Env* Posix();
 };
 
-// Writes `data` to `path` atomically: temp file, fsync, rename, fsync dir.
+// Creates a new, uniquely named file beside `target` (same directory, name
+// ".BASENAME.<16 random hex digits>.tmp") with OpenMode::kCreateNew, so a
+// file or link planted at a guessable name is never followed or reused.
+// Sets *tmp_path to its path.
+Result<std::unique_ptr<File>> CreateTempFile(Env* env, const std::string& target, std::string* tmp_path);
+
+// Writes `data` to `path` atomically: a CreateTempFile beside it, fsync,
+// rename over `path`, fsync of the directory. The temp file is removed on
+// failure. Concurrent writers each use their own temp file; the last rename
+// wins.
 Status WriteFileAtomic(Env* env, const std::string& path, const std::string& data);
 // Reads a whole small file.
 Result<std::string> ReadSmallFile(Env* env, const std::string& path, size_t max = 1 << 20);

@@ -58,12 +58,15 @@ class MemFile : public File {
 }  // namespace
 
 Result<std::unique_ptr<File>> MemEnv::Open(const std::string& path, OpenMode mode) {
-  if (mode == OpenMode::kCreate) DDL_RETURN_IF_ERROR(Tick().Prefix(path));
+  const bool create = mode == OpenMode::kCreate || mode == OpenMode::kCreateNew;
+  if (create) DDL_RETURN_IF_ERROR(Tick().Prefix(path));
   std::lock_guard<std::mutex> l(mu_);
   auto it = files_.find(path);
   if (it == files_.end()) {
-    if (mode != OpenMode::kCreate) return Status(Code::kNotFound, path + ": cannot open: No such file");
+    if (!create) return Status(Code::kNotFound, path + ": cannot open: No such file");
     it = files_.emplace(path, std::make_shared<MemFileData>()).first;
+  } else if (mode == OpenMode::kCreateNew) {
+    return Status(Code::kExists, path + ": cannot create: File exists");
   } else if (mode == OpenMode::kCreate) {
     it->second->data.clear();
   }

@@ -19,7 +19,7 @@ namespace ddl {
 namespace {
 
 Status Errno(const std::string& name, const char* what, int err) {
-  Code c = (err == ENOENT) ? Code::kNotFound : Code::kIOError;
+  Code c = (err == ENOENT) ? Code::kNotFound : (err == EEXIST) ? Code::kExists : Code::kIOError;
   return Status(c, name + ": " + what + ": " + std::strerror(err));
 }
 
@@ -114,13 +114,20 @@ class PosixEnv : public Env {
  public:
   Result<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override {
     int flags = O_CLOEXEC;
+    mode_t perm = 0644;
     switch (mode) {
       case OpenMode::kRead: flags |= O_RDONLY; break;
       case OpenMode::kReadWrite: flags |= O_RDWR; break;
-      case OpenMode::kCreate: flags |= O_RDWR | O_CREAT | O_TRUNC; break;
+      case OpenMode::kCreate: flags |= O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW; break;
+      case OpenMode::kCreateNew: flags |= O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, perm = 0600; break;
+      case OpenMode::kResume: flags |= O_RDWR | O_NOFOLLOW | O_NONBLOCK; break;
     }
-    int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) return Errno(path, "cannot open", errno);
+    int fd = ::open(path.c_str(), flags, perm);
+    if (fd < 0) {
+      if (errno == ELOOP && (flags & O_NOFOLLOW))
+        return Status(Code::kIOError, path + ": is a symbolic link; refusing to write through it");
+      return Errno(path, mode == OpenMode::kCreateNew ? "cannot create" : "cannot open", errno);
+    }
     struct stat st;
     if (::fstat(fd, &st) != 0) {
       int e = errno;
@@ -131,6 +138,11 @@ class PosixEnv : public Env {
       ::close(fd);
       return Status(Code::kInvalidArgument, path + ": is a directory");
     }
+    if (mode == OpenMode::kResume && (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || st.st_nlink != 1)) {
+      ::close(fd);
+      return Status(Code::kIOError, path + ": not a regular file of ours (owner, type or link count); refusing to resume into it");
+    }
+    if (mode == OpenMode::kResume) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return std::unique_ptr<File>(new PosixFile(path, fd, S_ISBLK(st.st_mode)));
   }
 

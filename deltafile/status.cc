@@ -16,6 +16,8 @@ const char* CodeName(Code c) {
     case Code::kMismatch: return "mismatch";
     case Code::kInterrupted: return "interrupted";
     case Code::kRemote: return "remote error";
+    case Code::kExists: return "exists";
+    case Code::kBusy: return "busy";
   }
   return "unknown";
 }

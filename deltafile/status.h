@@ -26,6 +26,8 @@ enum class Code {
   kMismatch,         // content differs from what was recorded (verify)
   kInterrupted,      // stopped by a signal
   kRemote,           // a network transfer or a remote server failed
+  kExists,           // a file that must be new already exists
+  kBusy,             // another process holds the lock on it
 };
 
 class Status {

@@ -54,7 +54,7 @@ Status RunAttach(const AttachOptions& o) {
   if (!live && st.Find(o.snapshot) < 0) return Status(Code::kNotFound, dir + ": no snapshot '" + o.snapshot + "'");
   if (live) {
     std::string holder = VolumeLockHolder(dir);
-    if (!holder.empty()) return InvalidArgument(dir + ": in use by " + holder);
+    if (!holder.empty()) return Status(Code::kBusy, dir + ": in use by " + holder);
     if (st.revert_target != 0)
       return InvalidArgument(dir + ": a revert was interrupted; run 'ddloop volume revert' to finish it");
   }

@@ -46,13 +46,13 @@ Status Address(const std::string& dir, struct sockaddr_un* a, int* dirfd) {
 }  // namespace
 
 Result<std::unique_ptr<VolumeLock>> VolumeLock::Acquire(const std::string& dir, const std::string& what) {
-  int fd = ::open(LockPath(dir).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(LockPath(dir).c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return IOError(LockPath(dir) + ": cannot open: " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     std::string who = ReadHolder(fd);
     ::close(fd);
-    if (err == EWOULDBLOCK) return InvalidArgument(dir + ": in use by " + who);
+    if (err == EWOULDBLOCK) return Status(Code::kBusy, dir + ": in use by " + who);
     return IOError(LockPath(dir) + ": cannot lock: " + std::strerror(err));
   }
   std::unique_ptr<VolumeLock> l(new VolumeLock(fd));

@@ -2,6 +2,7 @@
 #include "snapcore/cow_overlay.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -85,8 +86,17 @@ Result<std::unique_ptr<CowOverlay>> CowOverlay::Open(const std::string& path, Ch
   const uint64_t bitmap_bytes = (c->bits_.size() * 8 + kPage - 1) / kPage * kPage;
   c->trailer_off_ = c->bitmap_off_ + bitmap_bytes;
 
-  c->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (c->fd_ < 0) return Err(path, "cannot open");
+  // A new scratch file is created O_EXCL; an existing one (to go on with
+  // it) must be our own regular file, never reached through a link.
+  c->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (c->fd_ < 0 && errno == EEXIST) {
+    c->fd_ = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (c->fd_ >= 0 && (::fstat(c->fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+                        st.st_nlink != 1))
+      return InvalidArgument(path + ": not a regular file of ours (owner, type or link count); refusing to use it");
+  }
+  if (c->fd_ < 0) return Err(path, errno == ELOOP ? "is a symbolic link; refusing" : "cannot open");
   off_t end = ::lseek(c->fd_, 0, SEEK_END);
   if (end < 0) return Err(path, "seek failed");
   if (end == 0) {  // new: sized, sparse, with an empty bitmap

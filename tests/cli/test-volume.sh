@@ -57,11 +57,11 @@ kill -9 "$pid"
 expect_exit 0 "detach after kill -9 of the server" timeout 60 "$DDLOOP" detach -q --force fs
 expect_exit 0 "attach after the crash" "$DDLOOP" volume attach "$V" --mount-fs fs
 check "data synced before the crash is there" test "$(sha256sum <fs/synced.bin 2>/dev/null)" = "$sum_synced"
-expect_exit 2 "a second attach of the live volume" "$DDLOOP" volume attach "$V"
+expect_exit 9 "a second attach of the live volume" "$DDLOOP" volume attach "$V"
 err_has "in use by"
-expect_exit 2 "revert while attached" "$DDLOOP" volume revert "$V" s1
+expect_exit 9 "revert while attached" "$DDLOOP" volume revert "$V" s1
 err_has "in use by"
-expect_exit 2 "check while attached" "$DDLOOP" volume check "$V"
+expect_exit 9 "check while attached" "$DDLOOP" volume check "$V"
 expect_exit 0 "volume info while attached" "$DDLOOP" volume info "$V" --json
 check "info says it is in use" grep -q '"in_use": true' "$T/.out"
 expect_exit 0 "detach" "$DDLOOP" detach -q fs

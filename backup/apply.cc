@@ -5,6 +5,7 @@
 
 #include "backup/replica_state.h"
 #include "deltafile/chain.h"
+#include "deltafile/file_lock.h"
 #include "deltafile/image_fingerprint.h"
 #include "deltafile/reader.h"
 #include "deltafile/verify.h"
@@ -34,12 +35,29 @@ class Applier {
 
   Status OpenImage(const Header& h0) {
     const bool seed = h0.seed();
+    bool created = false;
     if (!env_->Exists(image_) && seed) {
-      DDL_ASSIGN_OR_RETURN(img_, env_->Open(image_, OpenMode::kCreate));
+      // Never truncate: a concurrent apply may have created it a moment ago.
+      auto f = env_->Open(image_, OpenMode::kCreateNew);
+      if (f.ok()) {
+        img_ = std::move(*f);
+        created = true;
+      } else if (f.status().code() != Code::kExists) {
+        return f.status();
+      }
+    }
+    if (!created) {
+      DDL_ASSIGN_OR_RETURN(img_, env_->Open(image_, OpenMode::kReadWrite));
+    }
+    // The image is ours alone until the state says where it stands, and no
+    // mount or attach serves it as a base meanwhile (file_lock.h). Taken
+    // before the state is read, so what we read cannot change under us.
+    if (env_ == Env::Posix()) {
+      DDL_ASSIGN_OR_RETURN(lock_, FileLock::Acquire(image_, LockKind::kExclusive));
+    }
+    if (created) {
       DDL_RETURN_IF_ERROR(img_->Sync());
       DDL_RETURN_IF_ERROR(env_->SyncDirOf(image_));
-    } else {
-      DDL_ASSIGN_OR_RETURN(img_, env_->Open(image_, OpenMode::kReadWrite));
     }
     DDL_ASSIGN_OR_RETURN(uint64_t size, img_->Size());
     if (size != h0.volume_size && !(seed && size < h0.volume_size && !env_->IsBlockDevice(image_)))
@@ -188,6 +206,7 @@ class Applier {
   Env* env_;
   ApplyReport* report_;
   std::string state_path_;
+  std::unique_ptr<FileLock> lock_;  // held until the Applier goes
   std::unique_ptr<File> img_;
   uint64_t image_size_ = 0;
   ReplicaState state_;

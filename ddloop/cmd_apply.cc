@@ -48,6 +48,9 @@ Status Run(const ApplyCmdOptions& o) {
   ApplyReport rep;
   Status s;
   if (!o.from.empty()) {
+    // Nobody types a deltafile: waiting on a terminal would wait forever.
+    if (::isatty(STDIN_FILENO))
+      return InvalidArgument("<stdin>: is a terminal; pipe or redirect a deltafile into apply --from -");
     FdStream in(STDIN_FILENO, "<stdin>");
     s = ApplyStream(&in, image, ao, &rep);
   } else {

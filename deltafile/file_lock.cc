@@ -34,16 +34,16 @@ bool Alive(long pid) {
   return ::stat(("/proc/" + std::to_string(pid)).c_str(), &st) == 0;
 }
 
-// "pid N (arg0 arg1 arg2)": the first words of its command line, bounded.
+// "pid N (arg0 arg1 ...)": the first words of its command line, bounded.
 std::string Describe(long pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
   std::string cmd, word;
-  for (int i = 0; i < 3 && std::getline(in, word, '\0'); i++) {
+  for (int i = 0; i < 8 && std::getline(in, word, '\0'); i++) {
     size_t slash = i == 0 ? word.rfind('/') : std::string::npos;
     if (slash != std::string::npos) word = word.substr(slash + 1);
     cmd += (cmd.empty() ? "" : " ") + word;
   }
-  if (cmd.size() > 80) cmd.resize(80);
+  if (cmd.size() > 100) cmd.resize(100);
   for (char& c : cmd)
     if (c == '\n' || c == '\r') c = ' ';
   return "pid " + std::to_string(pid) + (cmd.empty() ? "" : " (" + cmd + ")");

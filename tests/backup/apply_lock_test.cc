@@ -1,0 +1,124 @@
+// apply_lock_test - the image lock (deltafile/file_lock.h) as apply uses it,
+// and where the default replica state of an image is (replica_state.h):
+// one state per image whatever path names it, distinct states for distinct
+// images.
+#include <gtest/gtest.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "backup/apply.h"
+#include "backup/replica_state.h"
+#include "deltafile/file_lock.h"
+#include "tests/test_util.h"
+
+namespace ddl::test {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/ddloop-lock-test.XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { (void)std::system(("rm -rf '" + path_ + "'").c_str()); }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+TEST(FileLock, ExclusiveExcludesEveryOtherLock) {
+  TempDir d;
+  WriteFileBytes(d / "img", Bytes(4096, 1));
+  auto ex = FileLock::Acquire(d / "img", LockKind::kExclusive);
+  ASSERT_TRUE(ex.ok()) << ex.status().message();
+  // A second open file description, even in this process, conflicts.
+  auto again = FileLock::Acquire(d / "img", LockKind::kExclusive);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Code::kBusy);
+  EXPECT_EQ(again.status().message().rfind(d / "img" + ": another process is using it: holds its lock", 0), 0u)
+      << again.status().message();
+  EXPECT_EQ(FileLock::Acquire(d / "img", LockKind::kShared).status().code(), Code::kBusy);
+  ex->reset();
+  EXPECT_TRUE(FileLock::Acquire(d / "img", LockKind::kExclusive).ok());
+}
+
+TEST(FileLock, SharedLocksCoexistAndExcludeExclusive) {
+  TempDir d;
+  WriteFileBytes(d / "img", Bytes(4096, 1));
+  auto a = FileLock::Acquire(d / "img", LockKind::kShared);
+  auto b = FileLock::Acquire(d / "img", LockKind::kShared);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(::symlink((d / "img").c_str(), (d / "link").c_str()), 0);
+  // Through a symbolic link: the same inode, the same lock.
+  EXPECT_EQ(FileLock::Acquire(d / "link", LockKind::kExclusive).status().code(), Code::kBusy);
+  a->reset();
+  EXPECT_EQ(FileLock::Acquire(d / "img", LockKind::kExclusive).status().code(), Code::kBusy);
+  b->reset();
+  EXPECT_TRUE(FileLock::Acquire(d / "link", LockKind::kExclusive).ok());
+}
+
+TEST(FileLock, MissingFileIsNotFound) {
+  TempDir d;
+  EXPECT_EQ(FileLock::Acquire(d / "nothing", LockKind::kShared).status().code(), Code::kNotFound);
+}
+
+TEST(ApplyLock, HeldLockRefusesApplyWithNothingWritten) {
+  TempDir d;
+  Bytes v0 = RandomBytes(1 << 20, 7), v1 = v0;
+  Put(&v1, 4096, RandomBytes(200000, 8));
+  WriterOptions w;
+  w.chunk_shift = 14;
+  WriteFileBytes(d / "d01", MakeDelta(&v0, v1, w));
+  WriteFileBytes(d / "img", v0);
+  auto held = FileLock::Acquire(d / "img", LockKind::kShared);  // as a mount does
+  ASSERT_TRUE(held.ok());
+  ApplyOptions o;
+  o.threads = 1;
+  ApplyReport rep;
+  Status s = ApplyChain({d / "d01"}, d / "img", o, &rep);
+  EXPECT_EQ(s.code(), Code::kBusy) << s.message();
+  EXPECT_EQ(ReadFileBytes(d / "img"), v0);
+  EXPECT_NE(::access((d / "img.ddloop-state").c_str(), F_OK), 0) << "a state was written";
+  held->reset();
+  ApplyReport rep2;
+  ASSERT_TRUE(ApplyChain({d / "d01"}, d / "img", o, &rep2).ok());
+  EXPECT_EQ(ReadFileBytes(d / "img"), v1);
+}
+
+TEST(ReplicaStatePath, EveryPathOfOneFileFindsOneState) {
+  TempDir d;
+  WriteFileBytes(d / "img", Bytes(16, 0));
+  ASSERT_EQ(::mkdir((d / "sub").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink((d / "img").c_str(), (d / "sub/link").c_str()), 0);
+  ASSERT_EQ(::symlink(d.path().c_str(), (d / "dirlink").c_str()), 0);
+  char real[PATH_MAX];
+  ASSERT_NE(::realpath(d.path().c_str(), real), nullptr);
+  const std::string want = std::string(real) + "/img.ddloop-state";
+  Env* env = Env::Posix();
+  EXPECT_EQ(DefaultStatePath(env, d / "img"), want);
+  EXPECT_EQ(DefaultStatePath(env, d / "sub/link"), want);
+  EXPECT_EQ(DefaultStatePath(env, d / "sub/../img"), want);
+  EXPECT_EQ(DefaultStatePath(env, d / "dirlink/img"), want);
+  // Not created yet (a seed): its directory is canonicalised.
+  EXPECT_EQ(DefaultStatePath(env, d / "dirlink/new.img"), std::string(real) + "/new.img.ddloop-state");
+}
+
+TEST(ReplicaStatePath, EscapingIsUnambiguous) {
+  // The collision of the old scheme: "/" turned into "_".
+  EXPECT_NE(EscapeStateName("/dev/vg0/data_replica"), EscapeStateName("/dev/vg0_data/replica"));
+  EXPECT_EQ(EscapeStateName("block-7:3-loop3"), "block-7%3A3-loop3");
+  EXPECT_EQ(EscapeStateName("a%2Fb"), "a%252Fb");  // '%' itself is escaped
+  EXPECT_NE(EscapeStateName("a/b"), EscapeStateName("a%2Fb"));
+  EXPECT_EQ(EscapeStateName("../x"), "%2E.%2Fx");  // never a path, never hidden
+  EXPECT_EQ(EscapeStateName("dm-uuid-LVM-AbC_1.2"), "dm-uuid-LVM-AbC_1.2");
+  EXPECT_EQ(BlockDeviceKey("/proc/self/exe"), "");
+}
+
+}  // namespace
+}  // namespace ddl::test

@@ -34,11 +34,12 @@ bool Alive(long pid) {
   return ::stat(("/proc/" + std::to_string(pid)).c_str(), &st) == 0;
 }
 
-// "pid N (arg0 arg1 ...)": the first words of its command line, bounded.
+// "pid N (PROGRAM ARG1)": its program and first argument (for ddloop, the
+// subcommand), bounded.
 std::string Describe(long pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
   std::string cmd, word;
-  for (int i = 0; i < 8 && std::getline(in, word, '\0'); i++) {
+  for (int i = 0; i < 2 && std::getline(in, word, '\0'); i++) {
     size_t slash = i == 0 ? word.rfind('/') : std::string::npos;
     if (slash != std::string::npos) word = word.substr(slash + 1);
     cmd += (cmd.empty() ? "" : " ") + word;

@@ -14,6 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 requires sha256sum flock python3
 TRIALS=${DDLOOP_CONCURRENCY_TRIALS:-20}
+export DDLOOP_RUN_DIR="$T/run"  # our attachments only
 ATTACHED=()
 DEVS=()
 STATES=()

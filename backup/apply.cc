@@ -31,6 +31,7 @@ class Applier {
   Applier(const std::string& image, const ApplyOptions& o, ApplyReport* report)
       : image_(image), o_(o), env_(o.env ? o.env : Env::Posix()), report_(report) {
     state_path_ = o.state_path.empty() ? DefaultStatePath(env_, image) : o.state_path;
+    image_id_ = EscapeStateName(ImageIdentity(env_, image));
   }
 
   Status OpenImage(const Header& h0) {
@@ -70,6 +71,14 @@ class Applier {
   // Finds where the image stands relative to the chain, without writing.
   Status Locate(const std::vector<Header>& hs, Position* pos) {
     const Header& h0 = hs[0];
+    // A state recorded for another image (one --state given to two images)
+    // says nothing about this one.
+    const bool same_image = !have_state_ || state_.image.empty() || state_.image == image_id_;
+    if (have_state_ && state_.phase == ReplicaState::Phase::kApplying && !same_image)
+      return WrongBase(image_ + ": its state file " + state_path_ + " holds a pending apply onto another image (" +
+                       state_.image + "); give each image its own --state");
+    if (have_state_ && !same_image)
+      Note(state_path_ + " is the state of another image (" + state_.image + "); not trusted");
     if (have_state_ && state_.phase == ReplicaState::Phase::kApplying) {
       for (size_t k = 0; k < hs.size(); k++) {
         if (hs[k].header_csum == state_.delta_csum && hs[k].target == state_.target) {
@@ -85,7 +94,7 @@ class Applier {
       return WrongBase(image_ + ": an interrupted apply to " + state_.target.ToString() +
                        " is pending (" + state_path_ + "); re-run that apply to finish it");
     }
-    bool comparable = have_state_ && state_.volume_size == h0.volume_size && state_.chunk_shift == h0.chunk_shift;
+    bool comparable = have_state_ && same_image && state_.volume_size == h0.volume_size && state_.chunk_shift == h0.chunk_shift;
     bool trusted = false;
     if (comparable && o_.check == BaseCheck::kQuick) trusted = true;
     if (comparable && o_.check == BaseCheck::kAuto && !state_.stamp.empty() && state_.stamp == env_->Stamp(image_))
@@ -142,6 +151,7 @@ class Applier {
     const Header& h = sr->header();
     ReplicaState st;
     st.phase = ReplicaState::Phase::kApplying;
+    st.image = image_id_;
     st.volume_uuid = h.volume_uuid;
     st.volume_size = h.volume_size;
     st.chunk_shift = h.chunk_shift;
@@ -180,6 +190,7 @@ class Applier {
     DDL_RETURN_IF_ERROR(sr->Finish());
     DDL_RETURN_IF_ERROR(img_->Sync());
     ReplicaState at;
+    at.image = image_id_;
     at.volume_uuid = h.volume_uuid;
     at.volume_size = h.volume_size;
     at.chunk_shift = h.chunk_shift;
@@ -206,6 +217,7 @@ class Applier {
   Env* env_;
   ApplyReport* report_;
   std::string state_path_;
+  std::string image_id_;  // EscapeStateName(ImageIdentity(image_))
   std::unique_ptr<FileLock> lock_;  // held until the Applier goes
   std::unique_ptr<File> img_;
   uint64_t image_size_ = 0;

@@ -31,6 +31,7 @@ std::string ReplicaState::Encode() const {
   o << "volume_uuid " << volume_uuid.ToString() << "\n";
   o << "volume_size " << volume_size << "\n";
   o << "chunk_shift " << chunk_shift << "\n";
+  if (!image.empty()) o << "image " << image << "\n";
   o << "current_snapshot " << current.snapshot.ToString() << "\n";
   o << "current_fingerprint " << current.fingerprint.Hex() << "\n";
   if (phase == Phase::kAt) {
@@ -66,6 +67,12 @@ Result<ReplicaState> ReplicaState::Decode(const std::string& text, const std::st
   if (!ParseU64(kv["volume_size"], &s.volume_size)) return bad("volume_size");
   if (!ParseU64(kv["chunk_shift"], &v)) return bad("chunk_shift");
   s.chunk_shift = static_cast<uint32_t>(v);
+  if (kv.count("image")) {
+    s.image = kv["image"];
+    // EscapeStateName's alphabet: one token, no space or newline.
+    static const char kToken[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-%";
+    if (s.image.empty() || s.image.find_first_not_of(kToken) != std::string::npos) return bad("image");
+  }
   if (!Uuid::Parse(kv["current_snapshot"], &s.current.snapshot)) return bad("current_snapshot");
   if (!ParseFingerprint(kv["current_fingerprint"], &s.current.fingerprint)) return bad("current_fingerprint");
   if (s.phase == Phase::kAt) {
@@ -119,27 +126,27 @@ std::string BlockDeviceKey(const std::string& dev) {
   return "block-" + num + (name.empty() ? "" : "-" + name);
 }
 
+std::string ImageIdentity(Env* env, const std::string& image) {
+  if (env != Env::Posix()) return image;
+  std::string key = BlockDeviceKey(image);
+  if (!key.empty()) return key;
+  char buf[PATH_MAX];
+  if (::realpath(image.c_str(), buf) != nullptr) return buf;
+  // Not there yet (a seed creates it): the directory's canonical path.
+  size_t slash = image.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : image.substr(0, slash);
+  std::string base = slash == std::string::npos ? image : image.substr(slash + 1);
+  if (base.empty() || ::realpath(dir.c_str(), buf) == nullptr) return image;
+  return std::string(buf) + (std::strcmp(buf, "/") == 0 ? "" : "/") + base;
+}
+
 std::string DefaultStatePath(Env* env, const std::string& image) {
   if (env->IsBlockDevice(image)) {
     ::mkdir("/var/lib/ddloop", 0755);
     ::mkdir("/var/lib/ddloop/replica", 0755);
     return "/var/lib/ddloop/replica/" + EscapeStateName(BlockDeviceKey(image)) + ".state";
   }
-  std::string real = image;
-  if (env == Env::Posix()) {
-    char buf[PATH_MAX];
-    if (::realpath(image.c_str(), buf) != nullptr) {
-      real = buf;
-    } else {
-      // Not there yet (a seed creates it): the directory's canonical path.
-      size_t slash = image.rfind('/');
-      std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : image.substr(0, slash);
-      std::string base = slash == std::string::npos ? image : image.substr(slash + 1);
-      if (!base.empty() && ::realpath(dir.c_str(), buf) != nullptr)
-        real = std::string(buf) + (std::strcmp(buf, "/") == 0 ? "" : "/") + base;
-    }
-  }
-  return real + ".ddloop-state";
+  return ImageIdentity(env, image) + ".ddloop-state";
 }
 
 Status LoadReplicaState(Env* env, const std::string& path, ReplicaState* s, bool* found) {

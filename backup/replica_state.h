@@ -30,6 +30,10 @@ struct ReplicaState {
   uint64_t volume_size = 0;
   uint32_t chunk_shift = 0;
   Identity current;   // at: what the image holds; applying: the delta's base
+  // EscapeStateName(ImageIdentity(image)) of the image it was recorded for;
+  // "" in a state written by an earlier version. A state of another image
+  // (a --state shared by two images) is never trusted.
+  std::string image;
   std::string stamp;  // at: Env::Stamp of the image
   // applying only:
   Identity target;
@@ -40,14 +44,17 @@ struct ReplicaState {
   static Result<ReplicaState> Decode(const std::string& text, const std::string& name);
 };
 
+// What names one image, whatever path reaches it: the canonical path of a
+// file (realpath; for a file yet to be created, its directory's realpath
+// and its name), BlockDeviceKey of a block device. Only Env::Posix() paths
+// are canonicalised (other Envs are in memory): there, `image` itself.
+std::string ImageIdentity(Env* env, const std::string& image);
+
 // The default place of an image's state, the same for every name of one
 // image and different for different images:
-//   a file          REAL.ddloop-state, REAL being the file's canonical path
-//                   (realpath; for a file yet to be created, its directory's
-//                   realpath and its name), so a symbolic link or another
-//                   spelling of the path finds the same state;
+//   a file          ImageIdentity(file) + ".ddloop-state", so a symbolic
+//                   link or another spelling of the path finds one state;
 //   a block device  /var/lib/ddloop/replica/ESC(BlockDeviceKey(dev)).state.
-// Only Env::Posix() paths are canonicalised (other Envs are in memory).
 // States kept by earlier versions under the device's path with "/" turned
 // into "_" (ambiguous: /dev/a/b_c and /dev/a_b/c met) are never read: the
 // first apply after the upgrade checks the base in full.

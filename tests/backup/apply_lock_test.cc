@@ -9,10 +9,12 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "backup/apply.h"
 #include "backup/replica_state.h"
 #include "deltafile/file_lock.h"
+#include "deltafile/io_memory.h"
 #include "tests/test_util.h"
 
 namespace ddl::test {
@@ -89,6 +91,52 @@ TEST(ApplyLock, HeldLockRefusesApplyWithNothingWritten) {
   ApplyReport rep2;
   ASSERT_TRUE(ApplyChain({d / "d01"}, d / "img", o, &rep2).ok());
   EXPECT_EQ(ReadFileBytes(d / "img"), v1);
+}
+
+// One --state for two images: the state of the first must not vouch for
+// the second (with --check quick, only the changed chunks would be read).
+TEST(ApplyLock, StateOfAnotherImageIsNotTrusted) {
+  Bytes v0 = TextBytes(2 << 20, 1), v1 = v0, v2;
+  Put(&v1, 10000, RandomBytes(300000, 3));
+  v2 = v1;
+  Put(&v2, 700000, RandomBytes(400000, 4));
+  WriterOptions w;
+  w.chunk_shift = 14;
+  MemEnv env;
+  env.Put("d01", MakeDelta(&v0, v1, w));
+  env.Put("d12", MakeDelta(&v1, v2, w));
+  Bytes almost = v1;  // v1 but for one byte, in a chunk d12 does not change
+  almost[1900000] ^= 1;
+  env.Put("a", v0);
+  env.Put("b", almost);
+  ApplyOptions o;
+  o.env = &env;
+  o.state_path = "shared.state";
+  o.check = BaseCheck::kQuick;
+  ApplyReport rep;
+  ASSERT_TRUE(ApplyChain({"d01"}, "a", o, &rep).ok());
+  std::vector<std::string> notes;
+  o.note = [&](const std::string& l) { notes.push_back(l); };
+  ApplyReport rep2;
+  Status s = ApplyChain({"d12"}, "b", o, &rep2);
+  EXPECT_EQ(s.code(), Code::kWrongBase) << s.message();
+  EXPECT_EQ(rep2.base_check.rfind("full fingerprint", 0), 0u) << rep2.base_check;
+  EXPECT_TRUE(env.Get("b") == almost);
+  ASSERT_FALSE(notes.empty());
+  EXPECT_NE(notes[0].find("the state of another image (a)"), std::string::npos) << notes[0];
+}
+
+TEST(ReplicaStatePath, IdentityIsRecordedAndChecked) {
+  ReplicaState s;
+  s.image = EscapeStateName("/srv/a b/img");
+  auto d = ReplicaState::Decode(s.Encode(), "x");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->image, "%2Fsrv%2Fa%20b%2Fimg");
+  ReplicaState old;  // a state of an earlier version has no image line
+  EXPECT_EQ(old.Encode().find("\nimage "), std::string::npos);
+  auto o = ReplicaState::Decode(old.Encode(), "x");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->image, "");
 }
 
 TEST(ReplicaStatePath, EveryPathOfOneFileFindsOneState) {

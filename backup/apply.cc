@@ -77,8 +77,9 @@ class Applier {
     if (have_state_ && state_.phase == ReplicaState::Phase::kApplying && !same_image)
       return WrongBase(image_ + ": its state file " + state_path_ + " holds a pending apply onto another image (" +
                        state_.image + "); give each image its own --state");
-    if (have_state_ && !same_image)
+    if (have_state_ && !same_image) {
       Note(state_path_ + " is the state of another image (" + state_.image + "); not trusted");
+    }
     if (have_state_ && state_.phase == ReplicaState::Phase::kApplying) {
       for (size_t k = 0; k < hs.size(); k++) {
         if (hs[k].header_csum == state_.delta_csum && hs[k].target == state_.target) {
@@ -94,7 +95,8 @@ class Applier {
       return WrongBase(image_ + ": an interrupted apply to " + state_.target.ToString() +
                        " is pending (" + state_path_ + "); re-run that apply to finish it");
     }
-    bool comparable = have_state_ && same_image && state_.volume_size == h0.volume_size && state_.chunk_shift == h0.chunk_shift;
+    bool comparable = have_state_ && same_image && state_.volume_size == h0.volume_size &&
+                      state_.chunk_shift == h0.chunk_shift;
     bool trusted = false;
     if (comparable && o_.check == BaseCheck::kQuick) trusted = true;
     if (comparable && o_.check == BaseCheck::kAuto && !state_.stamp.empty() && state_.stamp == env_->Stamp(image_))

@@ -5,6 +5,7 @@
 
 #include "backup/replica_state.h"
 #include "deltafile/chain.h"
+#include "deltafile/file_lock.h"
 #include "deltafile/image_fingerprint.h"
 #include "deltafile/reader.h"
 #include "deltafile/verify.h"
@@ -30,16 +31,34 @@ class Applier {
   Applier(const std::string& image, const ApplyOptions& o, ApplyReport* report)
       : image_(image), o_(o), env_(o.env ? o.env : Env::Posix()), report_(report) {
     state_path_ = o.state_path.empty() ? DefaultStatePath(env_, image) : o.state_path;
+    image_id_ = EscapeStateName(ImageIdentity(env_, image));
   }
 
   Status OpenImage(const Header& h0) {
     const bool seed = h0.seed();
+    bool created = false;
     if (!env_->Exists(image_) && seed) {
-      DDL_ASSIGN_OR_RETURN(img_, env_->Open(image_, OpenMode::kCreate));
+      // Never truncate: a concurrent apply may have created it a moment ago.
+      auto f = env_->Open(image_, OpenMode::kCreateNew);
+      if (f.ok()) {
+        img_ = std::move(*f);
+        created = true;
+      } else if (f.status().code() != Code::kExists) {
+        return f.status();
+      }
+    }
+    if (!created) {
+      DDL_ASSIGN_OR_RETURN(img_, env_->Open(image_, OpenMode::kReadWrite));
+    }
+    // The image is ours alone until the state says where it stands, and no
+    // mount or attach serves it as a base meanwhile (file_lock.h). Taken
+    // before the state is read, so what we read cannot change under us.
+    if (env_ == Env::Posix()) {
+      DDL_ASSIGN_OR_RETURN(lock_, FileLock::Acquire(image_, LockKind::kExclusive));
+    }
+    if (created) {
       DDL_RETURN_IF_ERROR(img_->Sync());
       DDL_RETURN_IF_ERROR(env_->SyncDirOf(image_));
-    } else {
-      DDL_ASSIGN_OR_RETURN(img_, env_->Open(image_, OpenMode::kReadWrite));
     }
     DDL_ASSIGN_OR_RETURN(uint64_t size, img_->Size());
     if (size != h0.volume_size && !(seed && size < h0.volume_size && !env_->IsBlockDevice(image_)))
@@ -52,6 +71,15 @@ class Applier {
   // Finds where the image stands relative to the chain, without writing.
   Status Locate(const std::vector<Header>& hs, Position* pos) {
     const Header& h0 = hs[0];
+    // A state recorded for another image (one --state given to two images)
+    // says nothing about this one.
+    const bool same_image = !have_state_ || state_.image.empty() || state_.image == image_id_;
+    if (have_state_ && state_.phase == ReplicaState::Phase::kApplying && !same_image)
+      return WrongBase(image_ + ": its state file " + state_path_ + " holds a pending apply onto another image (" +
+                       state_.image + "); give each image its own --state");
+    if (have_state_ && !same_image) {
+      Note(state_path_ + " is the state of another image (" + state_.image + "); not trusted");
+    }
     if (have_state_ && state_.phase == ReplicaState::Phase::kApplying) {
       for (size_t k = 0; k < hs.size(); k++) {
         if (hs[k].header_csum == state_.delta_csum && hs[k].target == state_.target) {
@@ -67,7 +95,8 @@ class Applier {
       return WrongBase(image_ + ": an interrupted apply to " + state_.target.ToString() +
                        " is pending (" + state_path_ + "); re-run that apply to finish it");
     }
-    bool comparable = have_state_ && state_.volume_size == h0.volume_size && state_.chunk_shift == h0.chunk_shift;
+    bool comparable = have_state_ && same_image && state_.volume_size == h0.volume_size &&
+                      state_.chunk_shift == h0.chunk_shift;
     bool trusted = false;
     if (comparable && o_.check == BaseCheck::kQuick) trusted = true;
     if (comparable && o_.check == BaseCheck::kAuto && !state_.stamp.empty() && state_.stamp == env_->Stamp(image_))
@@ -124,6 +153,7 @@ class Applier {
     const Header& h = sr->header();
     ReplicaState st;
     st.phase = ReplicaState::Phase::kApplying;
+    st.image = image_id_;
     st.volume_uuid = h.volume_uuid;
     st.volume_size = h.volume_size;
     st.chunk_shift = h.chunk_shift;
@@ -162,6 +192,7 @@ class Applier {
     DDL_RETURN_IF_ERROR(sr->Finish());
     DDL_RETURN_IF_ERROR(img_->Sync());
     ReplicaState at;
+    at.image = image_id_;
     at.volume_uuid = h.volume_uuid;
     at.volume_size = h.volume_size;
     at.chunk_shift = h.chunk_shift;
@@ -188,6 +219,8 @@ class Applier {
   Env* env_;
   ApplyReport* report_;
   std::string state_path_;
+  std::string image_id_;  // EscapeStateName(ImageIdentity(image_))
+  std::unique_ptr<FileLock> lock_;  // held until the Applier goes
   std::unique_ptr<File> img_;
   uint64_t image_size_ = 0;
   ReplicaState state_;

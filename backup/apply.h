@@ -18,6 +18,10 @@
 //  4. Only after the whole delta was read and verified (record checksums,
 //     file checksum, the records turning the base fingerprint into the
 //     target's) and the image synced does the state say "at target".
+//  5. One apply per image at a time, and none onto a base that a mount or
+//     attach serves: the image is locked exclusively (deltafile/file_lock.h)
+//     from before its state is read to the end; a held lock is Code::kBusy
+//     with nothing written. (Env::Posix() only: other Envs are in-process.)
 // Deltas already applied (the image is at a later delta's target) are
 // skipped, so re-running a chain after a crash finishes it.
 #pragma once

@@ -1,10 +1,16 @@
 // replica_state.cc - encoding and atomic storage of ReplicaState.
 #include "backup/replica_state.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <sstream>
 
@@ -25,6 +31,7 @@ std::string ReplicaState::Encode() const {
   o << "volume_uuid " << volume_uuid.ToString() << "\n";
   o << "volume_size " << volume_size << "\n";
   o << "chunk_shift " << chunk_shift << "\n";
+  if (!image.empty()) o << "image " << image << "\n";
   o << "current_snapshot " << current.snapshot.ToString() << "\n";
   o << "current_fingerprint " << current.fingerprint.Hex() << "\n";
   if (phase == Phase::kAt) {
@@ -60,6 +67,12 @@ Result<ReplicaState> ReplicaState::Decode(const std::string& text, const std::st
   if (!ParseU64(kv["volume_size"], &s.volume_size)) return bad("volume_size");
   if (!ParseU64(kv["chunk_shift"], &v)) return bad("chunk_shift");
   s.chunk_shift = static_cast<uint32_t>(v);
+  if (kv.count("image")) {
+    s.image = kv["image"];
+    // EscapeStateName's alphabet: one token, no space or newline.
+    static const char kToken[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-%";
+    if (s.image.empty() || s.image.find_first_not_of(kToken) != std::string::npos) return bad("image");
+  }
   if (!Uuid::Parse(kv["current_snapshot"], &s.current.snapshot)) return bad("current_snapshot");
   if (!ParseFingerprint(kv["current_fingerprint"], &s.current.fingerprint)) return bad("current_fingerprint");
   if (s.phase == Phase::kAt) {
@@ -73,14 +86,67 @@ Result<ReplicaState> ReplicaState::Decode(const std::string& text, const std::st
   return s;
 }
 
+std::string EscapeStateName(const std::string& key) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (size_t i = 0; i < key.size(); i++) {
+    unsigned char c = static_cast<unsigned char>(key[i]);
+    bool plain = std::isalnum(c) || c == '-' || c == '_' || (c == '.' && i > 0);
+    if (plain && c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string BlockDeviceKey(const std::string& dev) {
+  struct stat st;
+  if (::stat(dev.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return "";
+  const std::string num = std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+  const std::string sys = "/sys/dev/block/" + num;
+  std::string uuid;
+  if (std::FILE* f = std::fopen((sys + "/dm/uuid").c_str(), "r")) {
+    char buf[256];
+    if (std::fgets(buf, sizeof buf, f)) uuid = buf;
+    std::fclose(f);
+    while (!uuid.empty() && (uuid.back() == '\n' || uuid.back() == ' ')) uuid.pop_back();
+  }
+  if (!uuid.empty()) return "dm-uuid-" + uuid;
+  std::string name;
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink(sys.c_str(), buf, sizeof buf - 1);
+  if (n > 0) {
+    name.assign(buf, static_cast<size_t>(n));
+    name = name.substr(name.rfind('/') + 1);
+  }
+  return "block-" + num + (name.empty() ? "" : "-" + name);
+}
+
+std::string ImageIdentity(Env* env, const std::string& image) {
+  if (env != Env::Posix()) return image;
+  std::string key = BlockDeviceKey(image);
+  if (!key.empty()) return key;
+  char buf[PATH_MAX];
+  if (::realpath(image.c_str(), buf) != nullptr) return buf;
+  // Not there yet (a seed creates it): the directory's canonical path.
+  size_t slash = image.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : image.substr(0, slash);
+  std::string base = slash == std::string::npos ? image : image.substr(slash + 1);
+  if (base.empty() || ::realpath(dir.c_str(), buf) == nullptr) return image;
+  return std::string(buf) + (std::strcmp(buf, "/") == 0 ? "" : "/") + base;
+}
+
 std::string DefaultStatePath(Env* env, const std::string& image) {
-  if (!env->IsBlockDevice(image)) return image + ".ddloop-state";
-  std::string flat = image;
-  for (char& c : flat)
-    if (c == '/') c = '_';
-  ::mkdir("/var/lib/ddloop", 0755);
-  ::mkdir("/var/lib/ddloop/replica", 0755);
-  return "/var/lib/ddloop/replica/" + flat + ".state";
+  if (env->IsBlockDevice(image)) {
+    ::mkdir("/var/lib/ddloop", 0755);
+    ::mkdir("/var/lib/ddloop/replica", 0755);
+    return "/var/lib/ddloop/replica/" + EscapeStateName(BlockDeviceKey(image)) + ".state";
+  }
+  return ImageIdentity(env, image) + ".ddloop-state";
 }
 
 Status LoadReplicaState(Env* env, const std::string& path, ReplicaState* s, bool* found) {

@@ -30,6 +30,10 @@ struct ReplicaState {
   uint64_t volume_size = 0;
   uint32_t chunk_shift = 0;
   Identity current;   // at: what the image holds; applying: the delta's base
+  // EscapeStateName(ImageIdentity(image)) of the image it was recorded for;
+  // "" in a state written by an earlier version. A state of another image
+  // (a --state shared by two images) is never trusted.
+  std::string image;
   std::string stamp;  // at: Env::Stamp of the image
   // applying only:
   Identity target;
@@ -40,9 +44,32 @@ struct ReplicaState {
   static Result<ReplicaState> Decode(const std::string& text, const std::string& name);
 };
 
-// The default place of an image's state: IMG.ddloop-state for a file;
-// /var/lib/ddloop/replica/<path with / as _>.state for a block device.
+// What names one image, whatever path reaches it: the canonical path of a
+// file (realpath; for a file yet to be created, its directory's realpath
+// and its name), BlockDeviceKey of a block device. Only Env::Posix() paths
+// are canonicalised (other Envs are in memory): there, `image` itself.
+std::string ImageIdentity(Env* env, const std::string& image);
+
+// The default place of an image's state, the same for every name of one
+// image and different for different images:
+//   a file          ImageIdentity(file) + ".ddloop-state", so a symbolic
+//                   link or another spelling of the path finds one state;
+//   a block device  /var/lib/ddloop/replica/ESC(BlockDeviceKey(dev)).state.
+// States kept by earlier versions under the device's path with "/" turned
+// into "_" (ambiguous: /dev/a/b_c and /dev/a_b/c met) are never read: the
+// first apply after the upgrade checks the base in full.
 std::string DefaultStatePath(Env* env, const std::string& image);
+
+// What a block device's state is keyed by: "dm-uuid-UUID" for a
+// device-mapper device with a UUID (LVM, dm-crypt: stable across reboots and
+// renumbering), else "block-MAJOR:MINOR-KERNELNAME" (e.g. "block-7:3-loop3").
+// Every node of one device (symbolic links, a mknod copy) gives the same key.
+// "" when `dev` is not a block device.
+std::string BlockDeviceKey(const std::string& dev);
+
+// Percent-encodes every byte but [A-Za-z0-9._-] (and a leading '.'), so
+// different keys never give the same file name and none is a path.
+std::string EscapeStateName(const std::string& key);
 
 // Missing file: *found = false and Ok.
 Status LoadReplicaState(Env* env, const std::string& path, ReplicaState* s, bool* found);

@@ -48,6 +48,9 @@ Status Run(const ApplyCmdOptions& o) {
   ApplyReport rep;
   Status s;
   if (!o.from.empty()) {
+    // Nobody types a deltafile: waiting on a terminal would wait forever.
+    if (::isatty(STDIN_FILENO))
+      return InvalidArgument("<stdin>: is a terminal; pipe or redirect a deltafile into apply --from -");
     FdStream in(STDIN_FILENO, "<stdin>");
     s = ApplyStream(&in, image, ao, &rep);
   } else {
@@ -78,7 +81,8 @@ Command SetupApply(CLI::App& root) {
   app->add_option("args", o->args, "DELTA... IMG")->required();
   app->add_option("--from", o->from, "'-': read one deltafile from standard input");
   app->add_option("--check", o->check, "How the base is established: auto, full or quick (default auto)");
-  app->add_option("--state", o->state, "Replica state file (default IMG.ddloop-state)");
+  app->add_option("--state", o->state,
+                  "Replica state file (default: beside the file, or /var/lib/ddloop/replica/KEY.state for a device)");
   app->add_option("--checkpoint", o->checkpoint,
                   "Make progress durable after this much data (default 64M); a resumed apply redoes at most this");
   app->add_option("--threads", o->threads, "Threads for the base check (default: all cores)");

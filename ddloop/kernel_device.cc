@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
+#include "deltafile/file_lock.h"
 #include "kernel/ddloop_uapi.h"
 
 namespace ddl::cli {
@@ -44,20 +46,25 @@ Result<std::string> KernelAttach(const std::string& base, const std::vector<std:
     for (int fd : fds) ::close(fd);
     ::close(ctl);
   };
+  // The base is handed to the driver through the descriptor of its shared
+  // lock: the driver keeps a reference to that open file (fget) until the
+  // device is removed, and a flock lives as long as its open file, so
+  // `apply` is refused on this base for as long as the device exists.
+  std::unique_ptr<FileLock> base_lock;
   int base_fd = -1;
   if (!base.empty()) {
-    base_fd = ::open(base.c_str(), O_RDONLY | O_CLOEXEC);
-    if (base_fd < 0) {
-      Status s = Errno(base + ": cannot open");
+    auto lock = FileLock::Acquire(base, LockKind::kShared);
+    if (!lock.ok()) {
       close_all();
-      return s;
+      return lock.status();
     }
+    base_lock = std::move(*lock);
+    base_fd = base_lock->fd();
   }
   for (const auto& d : deltas) {
     int fd = ::open(d.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       Status s = Errno(d + ": cannot open");
-      if (base_fd >= 0) ::close(base_fd);
       close_all();
       return s;
     }
@@ -71,7 +78,7 @@ Result<std::string> KernelAttach(const std::string& base, const std::vector<std:
   a.cache_bytes = cache_bytes;
   int r = ::ioctl(ctl, DDLOOP_CTL_ADD, &a);
   int err = errno;
-  if (base_fd >= 0) ::close(base_fd);
+  base_lock.reset();  // our reference only; the driver holds its own
   close_all();
   if (r != 0) {
     errno = err;

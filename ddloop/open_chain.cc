@@ -10,6 +10,7 @@ Status OpenChain(const std::string& base, const std::vector<std::string>& deltas
   Env* env = Env::Posix();
   File* base_file = nullptr;
   if (!base.empty()) {
+    DDL_ASSIGN_OR_RETURN(out->base_lock, FileLock::Acquire(base, LockKind::kShared));
     DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(base, OpenMode::kRead));
     base_file = f.get();
     out->files.push_back(std::move(f));

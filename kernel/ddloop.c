@@ -704,13 +704,13 @@ static int ddloop_add(struct ddloop_add *a, const s32 *fds)
 	err = add_disk(disk);
 	if (err)
 		goto put;
-	/* complete: publish it */
-	mutex_lock(&ddloop_ctl_mutex);
-	idr_replace(&ddloop_index_idr, dev, dev->index);
-	mutex_unlock(&ddloop_ctl_mutex);
 	a->index = dev->index;
 	pr_info("ddloop%d: %u deltafile(s), %llu bytes, %llu extents, %zu bytes of index\n", dev->index,
 		dev->ndeltas, dev->size, dev->next, dev->index_bytes);
+	/* complete: publish it. From here a REMOVE may free dev: no access after this. */
+	mutex_lock(&ddloop_ctl_mutex);
+	idr_replace(&ddloop_index_idr, dev, a->index);
+	mutex_unlock(&ddloop_ctl_mutex);
 	return 0;
 put:
 	put_disk(disk);

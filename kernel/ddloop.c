@@ -17,6 +17,11 @@
  * checksum (xxh64). A failure ends the request with BLK_STS_IOERR, never
  * with wrong data, and is logged once per record (ratelimited).
  *
+ * The pure parts (the bounds of a delta's footer and index, the merge into
+ * the extent map and the proof of its capacity) are in ddloop_map.h, which
+ * tests/kernel/extent_map_harness.c also compiles and runs under ASan.
+ * Every allocation sized by the file is bounded by what was checked first.
+ *
  * Requests are served in ->queue_rq, which may sleep (BLK_MQ_F_BLOCKING):
  * it reads the backing files with kernel_read().
  *

@@ -389,6 +389,25 @@ static void test_refusals(void)
 	free(d0);
 }
 
+/* The capacity at the extremes of its arguments: no wrap, the volume bound, the maximum. */
+static void test_bound_extremes(void)
+{
+	u64 cap = 0;
+	int err;
+
+	err = ddloop_map_bound(U64_MAX - 1, UINT32_MAX, U64_MAX, U64_MAX, &cap);
+	report(err == -E2BIG, "bound: old 2^64 - 2 plus 2 * (2^32 - 1) records wraps: -E2BIG (got %d)", err);
+	err = ddloop_map_bound(0, UINT32_MAX, 1ull << 63, DDLOOP_MAX_EXTENTS, &cap);
+	report(err == -E2BIG, "bound: 2 * (2^32 - 1) > DDLOOP_MAX_EXTENTS: -E2BIG (got %d)", err);
+	err = ddloop_map_bound(1ull << 40, UINT32_MAX, 1 << 20, DDLOOP_MAX_EXTENTS, &cap);
+	report(err == 0 && cap == 2048, "bound: any counts on a 1 MiB volume: the volume bound, 2048 (got %d, %llu)", err,
+	       (unsigned long long)cap);
+	err = ddloop_map_bound(DDLOOP_MAX_EXTENTS - 2 * (u64)DDLOOP_MAX_RECORDS, DDLOOP_MAX_RECORDS, U64_MAX,
+			       DDLOOP_MAX_EXTENTS, &cap);
+	report(err == 0 && cap == DDLOOP_MAX_EXTENTS, "bound: exactly DDLOOP_MAX_EXTENTS is allowed (got %d, %llu)", err,
+	       (unsigned long long)cap);
+}
+
 /* ---- the footer and index bounds ------------------------------------------- */
 
 static void test_footer(void)
@@ -419,6 +438,13 @@ static void test_footer(void)
 	f.index_offset = f.end_offset + 64;
 	report(ddloop_check_footer(&f, f.index_offset + f.index_blocks * 4096 + 128, 1ull << 50) == -EINVAL,
 	       "footer: record_count DDLOOP_MAX_RECORDS + 1 is refused, whatever the file size");
+
+	f = (struct ddloop_footer_vals){ .record_count = DDLOOP_MAX_RECORDS,
+					 .index_blocks = DIV_ROUND_UP(DDLOOP_MAX_RECORDS, 127),
+					 .end_offset = 512 + 64ull * DDLOOP_MAX_RECORDS };
+	f.index_offset = f.end_offset + 64;
+	report(ddloop_check_footer(&f, f.index_offset + f.index_blocks * 4096 + 128, 1ull << 50) == 0,
+	       "footer: record_count DDLOOP_MAX_RECORDS in a file that holds them is accepted");
 
 	f = (struct ddloop_footer_vals){ .record_count = 1ull << 32, .index_blocks = DIV_ROUND_UP(1ull << 32, 127),
 					 .end_offset = 1ull << 45 };
@@ -709,6 +735,7 @@ int main(int argc, char **argv)
 	test_max_counts();
 	test_random(3000);
 	test_refusals();
+	test_bound_extremes();
 	test_footer();
 	test_entries();
 	printf("%d checks, %d failed\n", checks, failures);

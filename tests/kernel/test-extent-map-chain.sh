@@ -7,6 +7,7 @@
 #
 # Usage: tests/kernel/test-extent-map-chain.sh PATH-TO-ddloop PATH-TO-extent_map_harness
 HARNESS=$(readlink -f "${2:?usage: $0 PATH-TO-ddloop PATH-TO-extent_map_harness}")
+# shellcheck source=../cli/lib.sh
 . "$(dirname "$0")/../cli/lib.sh"
 
 run() {  # run WHAT BASE TARGET DELTA...
@@ -52,7 +53,7 @@ for k in 1 2 3 4 5; do
   put y$k.img 2047 1 /dev/urandom               # the last block
   put y$k.img $((k * 100 + 1)) 1 /dev/urandom   # next to delta k-1's
   "$DDLOOP" create -q --base $prev y$k.img -o y$k.delta
-  deltas+=(y$k.delta)
+  deltas+=("y$k.delta")
   prev=y$k.img
 done
 run "5-delta chain over 8 MiB (data, zero, compressible)" y0.img y5.img "${deltas[@]}"

@@ -297,11 +297,11 @@ if attach "$what" --base /data/x0.img /data/x1.delta /data/x2.delta; then
 fi
 
 # REMOVE and STATUS racing ADD (issue 12): a device is visible only once it
-# is complete. ioctl_race adds and removes base + d1 over and over while
+# is complete. ioctl_race adds and removes base + d1 1000 times while
 # three threads call STATUS/REMOVE on ids 0..7; the dmesg check at the end
 # catches an oops it causes.
 if [ -x /usr/local/bin/ioctl_race ]; then
-  ioctl_race /data/snap0.img /data/d1.delta "$SIZE" 300 >/tmp/race.out 2>&1
+  ioctl_race /data/snap0.img /data/d1.delta "$SIZE" 1000 >/tmp/race.out 2>&1
   counted ioctl_race /tmp/race.out $?
 else
   not_ok "no /usr/local/bin/ioctl_race in the initramfs"

@@ -17,6 +17,11 @@
  * checksum (xxh64). A failure ends the request with BLK_STS_IOERR, never
  * with wrong data, and is logged once per record (ratelimited).
  *
+ * The pure parts (the bounds of a delta's footer and index, the merge into
+ * the extent map and the proof of its capacity) are in ddloop_map.h, which
+ * tests/kernel/extent_map_harness.c also compiles and runs under ASan.
+ * Every allocation sized by the file is bounded by what was checked first.
+ *
  * Requests are served in ->queue_rq, which may sleep (BLK_MQ_F_BLOCKING):
  * it reads the backing files with kernel_read().
  *
@@ -44,11 +49,13 @@
 #include <asm/unaligned.h>
 
 #include "deltafile/deltafile_format.h"
+#include "ddloop_map.h"
 #include "ddloop_uapi.h"
 
 static unsigned int ddloop_cache_mb = 16;
 module_param_named(cache_mb, ddloop_cache_mb, uint, 0644);
-MODULE_PARM_DESC(cache_mb, "Decoded-record cache per device in MiB (default 16)");
+MODULE_PARM_DESC(cache_mb, "Decoded-record cache per device in MiB (default 16, at most "
+		 __stringify(DDLOOP_CACHE_MB_MAX) ")");
 
 static unsigned int ddloop_queues = 4;
 module_param_named(queues, ddloop_queues, uint, 0444);
@@ -56,17 +63,14 @@ MODULE_PARM_DESC(queues, "Hardware queues per device, at most the online CPUs (d
 
 static int ddloop_major;
 static DEFINE_IDR(ddloop_index_idr);
-static DEFINE_MUTEX(ddloop_ctl_mutex); /* protects ddloop_index_idr */
-
-/* One record of one delta, from its on-disk index. */
-struct ddloop_rec {
-	u64 file_offset;
-	u64 offset;
-	u64 length;
-	u32 record_size;
-	u16 type;
-	u16 codec;
-};
+/*
+ * Protects ddloop_index_idr. An index is reserved with a NULL entry while
+ * its device is made, and the device is published (idr_replace) only once
+ * add_disk() has succeeded: REMOVE and STATUS, which look devices up under
+ * this mutex, see a complete device or none (idr_find of a reserved index
+ * is NULL).
+ */
+static DEFINE_MUTEX(ddloop_ctl_mutex);
 
 struct ddloop_delta {
 	struct file *file;
@@ -80,14 +84,6 @@ struct ddloop_delta {
 	u32 chunk_shift;
 	u32 frame_max;
 	bool seed;
-};
-
-/* A run of volume bytes served by one record of one delta. */
-struct ddloop_extent {
-	u64 start;
-	u64 end;
-	u32 delta;
-	u32 rec;
 };
 
 struct ddloop_cached {
@@ -153,12 +149,38 @@ static u64 ddloop_file_size(struct file *f)
 
 /* ---- loading and checking a delta's header, footer and index ------------ */
 
+/*
+ * Makes room for need records in d->recs (holding n), growing it as index
+ * blocks pass their checks: the array is never more than twice the records
+ * of the blocks already checked (plus one block), and never more than nrec.
+ */
+static int ddloop_grow_recs(struct ddloop_delta *d, u32 n, u32 *cap, u32 need, u32 nrec)
+{
+	struct ddloop_rec *p;
+	u32 ncap;
+
+	if (need <= *cap)
+		return 0;
+	ncap = max_t(u32, need, min_t(u64, 2ull * *cap, nrec));
+	p = kvmalloc_array(ncap, sizeof(*p), GFP_KERNEL | __GFP_NOWARN);
+	if (!p)
+		return -ENOMEM;
+	if (n)
+		memcpy(p, d->recs, (size_t)n * sizeof(*p));
+	kvfree(d->recs);
+	d->recs = p;
+	*cap = ncap;
+	return 0;
+}
+
 static int ddloop_load_delta(struct ddloop_delta *d)
 {
 	u8 *hdr, *foot, *blk = NULL;
 	u64 fsize = ddloop_file_size(d->file);
-	u64 index_offset, index_blocks, nrec, end_offset, expect, b;
-	u32 n = 0;
+	struct ddloop_footer_vals f;
+	struct ddloop_geom g;
+	u64 expect, b;
+	u32 n = 0, cap = 0;
 	int err = -EINVAL;
 
 	hdr = kmalloc(DDL_HEADER_SIZE + DDL_FOOTER_SIZE, GFP_KERNEL);
@@ -190,6 +212,10 @@ static int ddloop_load_delta(struct ddloop_delta *d)
 	if (!d->volume_size || d->volume_size % 512 || d->chunk_shift < DDL_CHUNK_SHIFT_MIN ||
 	    d->chunk_shift > DDL_CHUNK_SHIFT_MAX || d->frame_max > DDL_FRAME_MAX_LIMIT)
 		goto out;
+	g.volume_size = d->volume_size;
+	g.chunk_shift = d->chunk_shift;
+	g.frame_max = d->frame_max;
+	g.zstd = get_unaligned_le64(hdr + offsetof(struct ddl_header, incompat_features)) & DDL_INCOMPAT_ZSTD;
 
 	if (memcmp(foot, DDL_FOOTER_MAGIC, DDL_MAGIC_LEN) ||
 	    xxh64(foot, offsetof(struct ddl_footer, footer_csum), 0) !=
@@ -197,26 +223,22 @@ static int ddloop_load_delta(struct ddloop_delta *d)
 	    get_unaligned_le64(foot + offsetof(struct ddl_footer, header_csum)) !=
 		    get_unaligned_le64(hdr + offsetof(struct ddl_header, header_csum)))
 		goto out;
-	index_offset = get_unaligned_le64(foot + offsetof(struct ddl_footer, index_offset));
-	index_blocks = get_unaligned_le64(foot + offsetof(struct ddl_footer, index_blocks));
-	nrec = get_unaligned_le64(foot + offsetof(struct ddl_footer, record_count));
-	end_offset = get_unaligned_le64(foot + offsetof(struct ddl_footer, end_offset));
-	if (nrec > U32_MAX || index_blocks != DIV_ROUND_UP(nrec, DDL_INDEX_PER_BLOCK) ||
-	    index_offset != end_offset + DDL_RECORD_SIZE ||
-	    index_offset + index_blocks * DDL_INDEX_BLOCK_SIZE + DDL_FOOTER_SIZE != fsize)
+	f.index_offset = get_unaligned_le64(foot + offsetof(struct ddl_footer, index_offset));
+	f.index_blocks = get_unaligned_le64(foot + offsetof(struct ddl_footer, index_blocks));
+	f.record_count = get_unaligned_le64(foot + offsetof(struct ddl_footer, record_count));
+	f.end_offset = get_unaligned_le64(foot + offsetof(struct ddl_footer, end_offset));
+	/* wrap-checked sums, record_count <= what the file, the volume and DDLOOP_MAX_RECORDS allow */
+	if (ddloop_check_footer(&f, fsize, d->volume_size))
 		goto out;
+	d->nrec = f.record_count;
 
 	err = -ENOMEM;
-	d->nrec = nrec;
-	d->recs = kvcalloc(max_t(u64, nrec, 1), sizeof(*d->recs), GFP_KERNEL);
-	d->logged = bitmap_zalloc(max_t(u64, nrec, 1), GFP_KERNEL);
 	blk = kvmalloc(DDL_INDEX_BLOCK_SIZE, GFP_KERNEL);
-	if (!d->recs || !d->logged || !blk)
+	if (!blk)
 		goto out;
-
 	expect = DDL_HEADER_SIZE;
-	for (b = 0; b < index_blocks; b++) {
-		u64 at = index_offset + b * DDL_INDEX_BLOCK_SIZE;
+	for (b = 0; b < f.index_blocks; b++) {
+		u64 at = f.index_offset + b * DDL_INDEX_BLOCK_SIZE; /* no wrap: checked with the footer */
 		u32 count, i;
 
 		err = ddloop_read_file(d->file, blk, DDL_INDEX_BLOCK_SIZE, at);
@@ -229,12 +251,16 @@ static int ddloop_load_delta(struct ddloop_delta *d)
 			    get_unaligned_le64(blk + offsetof(struct ddl_index_block, csum)) ||
 		    get_unaligned_le64(blk + offsetof(struct ddl_index_block, block_no)) != b ||
 		    get_unaligned_le64(blk + offsetof(struct ddl_index_block, file_offset)) != at ||
-		    !count || count > DDL_INDEX_PER_BLOCK || n + count > nrec)
+		    !count || count > DDL_INDEX_PER_BLOCK || count > d->nrec - n)
 			goto out;
+		/* only now, for a block that passed its checks, room for its entries */
+		err = ddloop_grow_recs(d, n, &cap, n + count, d->nrec);
+		if (err)
+			goto out;
+		err = -EINVAL;
 		for (i = 0; i < count; i++, n++) {
 			const u8 *e = blk + offsetof(struct ddl_index_block, entries) + 32 * i;
 			struct ddloop_rec *r = &d->recs[n];
-			u64 prev_end = n ? d->recs[n - 1].offset + d->recs[n - 1].length : 0;
 
 			r->offset = get_unaligned_le64(e + offsetof(struct ddl_index_entry, offset));
 			r->length = get_unaligned_le64(e + offsetof(struct ddl_index_entry, length));
@@ -242,78 +268,27 @@ static int ddloop_load_delta(struct ddloop_delta *d)
 			r->record_size = get_unaligned_le32(e + offsetof(struct ddl_index_entry, record_size));
 			r->type = get_unaligned_le16(e + offsetof(struct ddl_index_entry, type));
 			r->codec = get_unaligned_le16(e + offsetof(struct ddl_index_entry, codec));
-			if (r->file_offset != expect || r->record_size < DDL_RECORD_SIZE ||
-			    r->file_offset + r->record_size > end_offset || !r->length ||
-			    (n && r->offset < prev_end) || r->offset >= d->volume_size ||
-			    r->length > d->volume_size - r->offset ||
-			    (r->type != DDL_REC_DATA && r->type != DDL_REC_ZERO) ||
-			    (r->type == DDL_REC_DATA && r->length > d->frame_max))
+			/* record_size <= DDLOOP_RECORD_SIZE_MAX from here on: it sizes ddloop_decode's buffer */
+			if (ddloop_check_entry(r, n ? &d->recs[n - 1] : NULL, expect, f.end_offset, &g))
 				goto out;
-			expect += r->record_size;
+			expect += r->record_size; /* <= end_offset: checked */
 		}
 	}
-	err = (n == nrec && expect == end_offset) ? 0 : -EINVAL;
+	if (n != d->nrec || expect != f.end_offset)
+		goto out;
+	/* one bit per record, for records that all passed their checks */
+	err = -ENOMEM;
+	d->logged = bitmap_zalloc(max_t(u32, n, 1), GFP_KERNEL | __GFP_NOWARN);
+	if (!d->logged)
+		goto out;
+	err = 0;
 out:
 	kvfree(blk);
 	kfree(hdr);
 	return err;
 }
 
-/* ---- the merged extent map ----------------------------------------------- */
-
-/*
- * Overlays delta d's records on the map: one linear merge of two sorted,
- * disjoint lists. Called once per delta in chain order. May sleep.
- */
-static int ddloop_overlay(struct ddloop_dev *dev, u32 d)
-{
-	const struct ddloop_delta *dl = &dev->deltas[d];
-	struct ddloop_extent *out;
-	u64 i = 0, j = 0, o = 0, cap = 2 * dev->next + dl->nrec + 1;
-
-	out = kvmalloc_array(cap, sizeof(*out), GFP_KERNEL);
-	if (!out)
-		return -ENOMEM;
-	while (i < dev->next || j < dl->nrec) {
-		if (j == dl->nrec || (i < dev->next && dev->ext[i].end <= dl->recs[j].offset)) {
-			/* an old extent that ends before the next new record */
-			struct ddloop_extent e = dev->ext[i++];
-			u64 cut = j < dl->nrec ? dl->recs[j].offset : U64_MAX;
-
-			if (o && out[o - 1].end > e.start)
-				e.start = out[o - 1].end;
-			if (e.end > cut)
-				e.end = cut;
-			if (e.start < e.end)
-				out[o++] = e;
-			continue;
-		}
-		if (i < dev->next && dev->ext[i].start < dl->recs[j].offset) {
-			/* an old extent reaching into the new record: keep its head */
-			struct ddloop_extent e = dev->ext[i];
-
-			if (o && out[o - 1].end > e.start)
-				e.start = out[o - 1].end;
-			e.end = dl->recs[j].offset;
-			if (e.start < e.end)
-				out[o++] = e;
-		}
-		out[o++] = (struct ddloop_extent){
-			.start = dl->recs[j].offset,
-			.end = dl->recs[j].offset + dl->recs[j].length,
-			.delta = d,
-			.rec = j,
-		};
-		j++;
-		/* old extents wholly covered so far are dropped; a tail is kept above */
-		while (i < dev->next && dev->ext[i].end <= out[o - 1].end)
-			i++;
-	}
-	kvfree(dev->ext);
-	dev->ext = out;
-	dev->next = o;
-	return 0;
-}
+/* ---- the merged extent map: ddloop_overlay() in ddloop_map.h ------------ */
 
 static long ddloop_find(const struct ddloop_dev *dev, u64 pos)
 {
@@ -657,7 +632,9 @@ static int ddloop_add(struct ddloop_add *a, const s32 *fds)
 	INIT_LIST_HEAD(&dev->lru);
 	hash_init(dev->cache);
 	atomic64_set(&dev->io_errors, 0);
-	dev->cache_max = a->cache_bytes ? a->cache_bytes : (size_t)ddloop_cache_mb << 20;
+	/* userspace's value and the module parameter alike: at most DDLOOP_CACHE_BYTES_MAX */
+	dev->cache_max = min_t(u64, a->cache_bytes ? a->cache_bytes : (u64)READ_ONCE(ddloop_cache_mb) << 20,
+			       DDLOOP_CACHE_BYTES_MAX);
 	dev->deltas = kcalloc(a->ndeltas, sizeof(*dev->deltas), GFP_KERNEL);
 	if (!dev->deltas) {
 		err = -ENOMEM;
@@ -687,14 +664,16 @@ static int ddloop_add(struct ddloop_add *a, const s32 *fds)
 		goto free;
 	dev->size = dev->deltas[0].volume_size;
 	for (d = 0; d < dev->ndeltas; d++) {
-		err = ddloop_overlay(dev, d);
+		err = ddloop_overlay(&dev->ext, &dev->next, dev->deltas[d].recs, dev->deltas[d].nrec, d, dev->size,
+				     DDLOOP_MAX_EXTENTS);
 		if (err)
 			goto free;
 	}
 	dev->index_bytes += dev->next * sizeof(struct ddloop_extent);
 
+	/* reserve the index only: REMOVE and STATUS find NULL until idr_replace() below */
 	mutex_lock(&ddloop_ctl_mutex);
-	dev->index = idr_alloc(&ddloop_index_idr, dev, 0, 1 << MINORBITS, GFP_KERNEL);
+	dev->index = idr_alloc(&ddloop_index_idr, NULL, 0, 1 << MINORBITS, GFP_KERNEL);
 	mutex_unlock(&ddloop_ctl_mutex);
 	if (dev->index < 0) {
 		err = dev->index;
@@ -733,6 +712,10 @@ static int ddloop_add(struct ddloop_add *a, const s32 *fds)
 	a->index = dev->index;
 	pr_info("ddloop%d: %u deltafile(s), %llu bytes, %llu extents, %zu bytes of index\n", dev->index,
 		dev->ndeltas, dev->size, dev->next, dev->index_bytes);
+	/* complete: publish it. From here a REMOVE may free dev: no access after this. */
+	mutex_lock(&ddloop_ctl_mutex);
+	idr_replace(&ddloop_index_idr, dev, a->index);
+	mutex_unlock(&ddloop_ctl_mutex);
 	return 0;
 put:
 	put_disk(disk);
@@ -827,6 +810,7 @@ static long ddloop_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long 
 			mutex_lock(&dev->cache_lock);
 			st.cache_bytes = dev->cache_bytes;
 			mutex_unlock(&dev->cache_lock);
+			st.cache_max = dev->cache_max;
 			st.io_errors = atomic64_read(&dev->io_errors);
 			st.openers = disk_openers(dev->disk);
 		}
@@ -870,7 +854,8 @@ static int __init ddloop_init(void)
 
 static int ddloop_exit_one(int id, void *p, void *data)
 {
-	ddloop_remove(p, true);
+	if (p) /* NULL: an index reserved by an ADD in progress, which cannot be at exit */
+		ddloop_remove(p, true);
 	return 0;
 }
 

@@ -14,12 +14,20 @@
 
 #define DDLOOP_MAX_DELTAS 512
 
+/*
+ * Largest decoded-record cache of one device: ddloop_add.cache_bytes and
+ * the module parameter cache_mb are clamped to it (1 GiB).
+ */
+#define DDLOOP_CACHE_MB_MAX 1024
+#define DDLOOP_CACHE_BYTES_MAX ((__u64)DDLOOP_CACHE_MB_MAX << 20)
+
 /* Add a device: a base image (optional) and deltafiles in chain order. */
 struct ddloop_add {
 	__s32 base_fd;     /* in: -1 for a seed chain */
 	__u32 ndeltas;     /* in: 1..DDLOOP_MAX_DELTAS */
 	__u64 delta_fds;   /* in: user pointer to __s32[ndeltas] */
-	__u64 cache_bytes; /* in: decoded-record cache, 0 = module default */
+	__u64 cache_bytes; /* in: decoded-record cache, 0 = module default;
+	                    * clamped to DDLOOP_CACHE_BYTES_MAX */
 	__s32 index;       /* out: N of /dev/ddloopN */
 	__u32 flags;       /* in: zero */
 	__u64 reserved[6]; /* zero */
@@ -35,7 +43,8 @@ struct ddloop_status {
 	__u64 io_errors;    /* out: requests failed for damaged records */
 	__u32 openers;      /* out */
 	__u32 pad;
-	__u64 reserved[6];
+	__u64 cache_max;    /* out: the cache's bound, after clamping */
+	__u64 reserved[5];
 };
 
 #define DDLOOP_CTL_ADD _IOWR(0xDD, 1, struct ddloop_add)

@@ -452,6 +452,42 @@ int main(int argc, char **argv)
 				     err ? strerrorname_np(err) : "succeeded");
 		}
 	}
+	/* cache_bytes from userspace is clamped to DDLOOP_CACHE_BYTES_MAX (STATUS cache_max) */
+	{
+		static const struct {
+			uint64_t in, want;
+			const char *what;
+		} cc[] = {
+			{ 0, 16ull << 20, "0 (the module default, cache_mb=16)" },
+			{ 1 << 20, 1 << 20, "1 MiB" },
+			{ DDLOOP_CACHE_BYTES_MAX, DDLOOP_CACHE_BYTES_MAX, "DDLOOP_CACHE_BYTES_MAX" },
+			{ DDLOOP_CACHE_BYTES_MAX + 1, DDLOOP_CACHE_BYTES_MAX, "DDLOOP_CACHE_BYTES_MAX + 1" },
+			{ UINT64_MAX, DDLOOP_CACHE_BYTES_MAX, "2^64 - 1" },
+		};
+
+		fds[0] = d1, fds[1] = d2;
+		for (i = 0; i < (int)(sizeof(cc) / sizeof(cc[0])); i++) {
+			init_add(&a, snap0, fds, 2);
+			a.cache_bytes = cc[i].in;
+			err = do_add(&a);
+			if (err) {
+				fail("ADD with cache_bytes %s fails with %s", cc[i].what, strerrorname_np(err));
+				continue;
+			}
+			err = do_status(a.index, &st);
+			if (!err && st.cache_max == cc[i].want)
+				ok("ADD with cache_bytes %s: STATUS cache_max %llu", cc[i].what,
+				   (unsigned long long)st.cache_max);
+			else
+				fail("ADD with cache_bytes %s: STATUS %s, cache_max %llu, wanted %llu", cc[i].what,
+				     err ? strerrorname_np(err) : "ok", (unsigned long long)st.cache_max,
+				     (unsigned long long)cc[i].want);
+			err = do_remove(a.index);
+			if (err)
+				fail("REMOVE ddloop%d (cache_bytes %s) fails with %s", a.index, cc[i].what,
+				     strerrorname_np(err));
+		}
+	}
 
 done:
 	n = sys_devices();

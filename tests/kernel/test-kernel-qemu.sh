@@ -314,9 +314,22 @@ done
 if "$DDLOOP" verify "$DATA/d3bad.delta" >/dev/null 2>&1; then
   die "ddloop verify accepts d3 with bytes flipped at $at of $dsize: the damage test would test nothing"
 fi
+# The chain of issue 12: x1 rewrites 256 KiB (one record), x2 then changes
+# three separate 4 KiB blocks strictly inside it: merged, one extent becomes
+# seven (3 new records, 4 pieces of the old one).
+head -c $((1 << 20)) /dev/urandom >x0.img
+cp x0.img x1.img
+head -c 262144 /dev/urandom | dd of=x1.img bs=4096 seek=64 conv=notrunc status=none
+cp x1.img x2.img
+for b in 68 100 120; do head -c 4096 /dev/urandom | dd of=x2.img bs=4096 seek=$b conv=notrunc status=none; done
+"$DDLOOP" create -q --base x0.img x1.img -o "$DATA/x1.delta"
+"$DDLOOP" create -q --base x1.img x2.img -o "$DATA/x2.delta"
+cp x0.img x2.img "$DATA/"
 {
   echo "SIZE=$SIZE"
   echo "BLOCKS=$((SIZE / 4096))"
+  echo "X_SIZE=$(stat -c %s x0.img)"
+  echo "X2_SHA=$(sha256sum <x2.img | cut -d' ' -f1)"
   for k in 0 1 2 3; do echo "SNAP${k}_SHA=$(sha256sum <snap$k.img | cut -d' ' -f1)"; done
   for i in 0 1 2 3; do
     echo "PART${i}_SHA=$(dd if=snap3.img bs=65536 skip=$((i * SIZE / 4 / 65536)) count=$((SIZE / 4 / 65536)) status=none | sha256sum | cut -d' ' -f1)"
@@ -365,6 +378,12 @@ if [[ -n $KO ]]; then
     die "tests/kernel/ioctl_probe.c does not build (gcc -static)"
   fi
   grep -E 'warning:' "$RUN/probe-build.log" | sed 's/^/# probe build warning: /' || true
+  if ! gcc -static -O2 -Wall -Wextra -pthread -I "$REPO" -o "$ROOT/usr/local/bin/ioctl_race" \
+    "$HERE/ioctl_race.c" >"$RUN/race-build.log" 2>&1; then
+    sed 's/^/# build: /' "$RUN/race-build.log" | tail -n 20
+    die "tests/kernel/ioctl_race.c does not build (gcc -static -pthread)"
+  fi
+  grep -E 'warning:' "$RUN/race-build.log" | sed 's/^/# race build warning: /' || true
 fi
 (cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$RUN/initramfs.cpio.gz"
 log "initramfs $(($(stat -c %s "$RUN/initramfs.cpio.gz") >> 20)) MiB ($(du -sm "$ROOT" | cut -f1) MiB unpacked); setup took $(($(date +%s) - T_START)) s"

@@ -20,7 +20,8 @@
 #                                    the driver: its ioctls called directly
 #   /data/manifestK                  sha256sum of every file of snapshot K
 #   /data/expected.env               SNAPk_SHA, PARTi_SHA (4 quarters of
-#                                    snapshot 3), SIZE, BLOCKS
+#                                    snapshot 3), SIZE, BLOCKS, X_SIZE, X1_SHA,
+#                                    X2_SHA
 # Without ddloop.ko only the smoke checks run (the userspace binary and its
 # libraries work in the guest). Every check prints "ok ..." or "FAIL ...";
 # the last line is "N passed, N failed".
@@ -295,6 +296,57 @@ if attach "$what" --base /data/x0.img /data/x1.delta /data/x2.delta; then
   fi
   detach "$what"
 fi
+
+# The base's lock lives as long as the device (issue 12, item 2): attach
+# hands the driver the descriptor of its shared flock on the base, and the
+# driver keeps that open file until REMOVE. So once the attaching process
+# has exited, `ddloop apply` onto the base is refused (exit 9, one line
+# naming the base), the base and the device are unchanged; after detach the
+# same apply works. The base is a copy: snap0/x0 serve later checks.
+what="base locked by the device"
+LB=/tmp/lockbase.img
+cp /data/x0.img $LB
+lb_sha=$(sha256sum <$LB | first_word)
+if attach "$what" --base $LB /data/x1.delta /data/x2.delta; then
+  # attach ran in $(...): it has exited. Nothing but the kernel has the base
+  # open, and /proc/locks still shows a shared FLOCK on its inode.
+  openers=
+  for f in /proc/[0-9]*/fd/*; do
+    [ "$(readlink "$f" 2>/dev/null)" = $LB ] && openers="$openers ${f#/proc/}"
+  done
+  ino=$(stat -c %i $LB)
+  if [ -z "$openers" ] && grep -Eq "FLOCK +ADVISORY +READ .*:$ino " /proc/locks; then
+    ok "$what: no process has $LB open, /proc/locks still has its shared FLOCK"
+  else
+    not_ok "$what: open by:${openers:- nobody}; /proc/locks: $(grep ":$ino " /proc/locks | head -n 2 | tr '\n' ' ')"
+  fi
+  err=$(ddloop apply /data/x1.delta $LB 2>&1 >/dev/null)
+  rc=$?
+  lines=$(printf '%s\n' "$err" | wc -l)
+  if [ $rc -eq 9 ] && [ "$lines" -eq 1 ] &&
+    echo "$err" | grep -q "^ddloop apply: $LB: another process is using it: holds its lock"; then
+    ok "$what: apply onto the attached base refused (exit 9): $err"
+  else
+    not_ok "$what: apply onto the attached base exited $rc ($lines lines), wanted 9 and one line: $(echo "$err" | head -c 300)"
+  fi
+  if [ "$(sha256sum <$LB | first_word)" = "$lb_sha" ]; then
+    ok "$what: the base is unchanged (sha256)"
+  else
+    not_ok "$what: the base was written while the device served it"
+  fi
+  check_sha "$what (after the refused apply)" "$DEV" "$X2_SHA"
+  if detach "$what"; then
+    err=$(ddloop apply -q /data/x1.delta $LB 2>&1)
+    rc=$?
+    got=$(sha256sum <$LB | first_word)
+    if [ $rc -eq 0 ] && [ "$got" = "$X1_SHA" ]; then
+      ok "$what: after detach the same apply works (the base is now x1)"
+    else
+      not_ok "$what: apply after detach exited $rc ($(echo "$err" | head -c 300)); base sha256 $got, wanted $X1_SHA"
+    fi
+  fi
+fi
+rm -f $LB $LB.ddloop-state
 
 # REMOVE and STATUS racing ADD (issue 12): a device is visible only once it
 # is complete. ioctl_race adds and removes base + d1 1000 times while

@@ -329,6 +329,7 @@ cp x0.img x2.img "$DATA/"
   echo "SIZE=$SIZE"
   echo "BLOCKS=$((SIZE / 4096))"
   echo "X_SIZE=$(stat -c %s x0.img)"
+  echo "X1_SHA=$(sha256sum <x1.img | cut -d' ' -f1)"
   echo "X2_SHA=$(sha256sum <x2.img | cut -d' ' -f1)"
   for k in 0 1 2 3; do echo "SNAP${k}_SHA=$(sha256sum <snap$k.img | cut -d' ' -f1)"; done
   for i in 0 1 2 3; do

@@ -147,6 +147,7 @@ Result<Attachment> FindAttachment(const std::string& what) {
 #include <cerrno>
 #include <cstring>
 
+#include "ddloop/exit_codes.h"
 #include "ddloop/kernel_device.h"
 #include "ddloop/loop_device.h"
 #include "ddloop/run_program.h"
@@ -212,9 +213,20 @@ Status CheckMountFsDir(const std::string& dir) {
 
 Status StartServer(const std::vector<std::string>& argv, Attachment* a) {
   std::string err;
-  if (RunProgram(argv, &err) != 0) {
+  int rc = RunProgram(argv, &err);
+  if (rc != 0) {
     while (!err.empty() && err.back() == '\n') err.pop_back();
-    return IOError("cannot start the FUSE server: " + err.substr(err.rfind('\n') + 1));
+    std::string line = err.substr(err.rfind('\n') + 1);
+    if (rc == ExitCodeFor(Code::kBusy)) {
+      // A lock the server needs is held (an apply on the base, another
+      // server on the volume): the same kBusy, and the same one line naming
+      // the file, as when attach's own check meets it.
+      // Its line is "ddloop SUBCOMMAND: FILE: ..."; ours starts with FILE.
+      size_t colon = line.find(": ");
+      if (line.compare(0, 7, "ddloop ") == 0 && colon != std::string::npos) line.erase(0, colon + 2);
+      return Status(Code::kBusy, line);
+    }
+    return IOError("cannot start the FUSE server: " + line);
   }
   // The server writes its PID once it has daemonized; wait for it.
   for (int i = 0; i < 100 && a->pid <= 0; i++) {

@@ -31,10 +31,12 @@ Status Run(const AttachOptions& o) {
   // Check everything we can before touching the system.
   uint64_t cache = 0;
   if (!ParseSize(o.cache_size, &cache)) return InvalidArgument("--cache-size " + o.cache_size + ": not a size");
-  {
-    OpenedChain check;  // an existing --cow file must fit this chain too
-    DDL_RETURN_IF_ERROR(OpenChain(o.base, o.deltas, o.cow, /*create_cow=*/false, ChainOptions(), &check));
-  }
+  // An existing --cow file must fit this chain too. The check's shared lock
+  // on the base is kept until the server (or the driver) holds its own, so
+  // an apply cannot take the base in between: a busy base is refused here,
+  // by this check, with exit 9.
+  auto check = std::make_unique<OpenedChain>();
+  DDL_RETURN_IF_ERROR(OpenChain(o.base, o.deltas, o.cow, /*create_cow=*/false, ChainOptions(), check.get()));
   DDL_RETURN_IF_ERROR(CheckMountFsDir(o.mount_fs));
 
   // Which path: the kernel driver when it is there (read-only), else FUSE.
@@ -76,6 +78,7 @@ Status Run(const AttachOptions& o) {
   Status started = StartServer(argv, &a);
   if (!started.ok()) return fail(started);
   }
+  check.reset();  // the server or the driver holds the base's lock now
   Status bound = BindAndMount(&a, !o.cow.empty(), o.mount_fs);
   if (!bound.ok()) return fail(bound);
   if (!o.json) std::fprintf(stderr, "ddloop attach: %s\n", why.c_str());

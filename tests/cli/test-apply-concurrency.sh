@@ -10,7 +10,11 @@
 #     (links to two loop devices) get different states, and one device
 #     through two paths (a link, its node, a mknod copy) shares one state
 #     and one lock;
-#  5. apply --from - with a terminal on stdin refuses at once.
+#  5. apply --from - with a terminal on stdin refuses at once;
+#  6. a busy base at attach is exit 9 and one line naming it, whenever the
+#     lock is taken: before attach (flock(1) holds it), or (with strace, which
+#     delays the FUSE server's exec) between attach's check and the server's
+#     start; likewise a volume's lock taken before its server starts.
 source "$(dirname "$0")/lib.sh"
 requires sha256sum flock python3
 TRIALS=${DDLOOP_CONCURRENCY_TRIALS:-20}
@@ -187,11 +191,77 @@ if [ "$attach_ok" -eq 1 ]; then
       won_apply=$((won_apply + 1))
       same base.img a.y || why="the apply won but the image is not its target"
       [ "$(wc -l <att.err)" -eq 1 ] || why="attach lost with $(wc -l <att.err) lines on stderr"
+      [ "$ra" -eq 9 ] || why="attach lost with exit $ra, wanted 9: $(cat att.err)"
     else why="both failed: attach $ra $(cat att.err); apply $rp $(cat ap.err)"; fi
     if [ "$ra" -eq 0 ] && [ -n "$dev" ]; then "$DDLOOP" detach -q "$dev" || why="$why; detach failed"; fi
     if [ -n "$why" ]; then bad=$((bad + 1)); echo "  race $t: $why"; fi
   done
   check "$TRIALS apply-vs-attach races: never both ($won_attach attach won, $won_apply apply won)" test "$bad" -eq 0
+fi
+
+# --- 6. A busy base at attach: exit 9, one line, whenever the lock is taken.
+if [ "$attach_ok" -eq 1 ]; then
+  cp a.base base.img && rm -f base.img.ddloop-state
+  export DDLOOP_RUN_DIR="$T/run6"
+  flock -n -o base.img sleep 30 & holder=$!
+  for i in $(seq 1 50); do grep -q FLOCK /proc/locks && break; sleep 0.1; done
+  sleep 0.3
+  expect_exit 9 "attach onto a base another process holds locked" "$DDLOOP" attach --base base.img a.dx
+  err_has "base.img: another process is using it: holds its lock (pid"
+  kill $(pgrep -P $holder) $holder 2>/dev/null; wait $holder 2>/dev/null
+  check "no attachment is left behind" test -z "$(ls "$DDLOOP_RUN_DIR" 2>/dev/null)"
+  # gap_attach LOCKFILE CMD...: CMD (an attach) under strace, each exec
+  # delayed 2 s, so its FUSE server starts 2 s after attach's check (which
+  # wrote run6/ddl-*/state); LOCKFILE is locked (flock -x -n) in that gap.
+  # Sets GAP_RC (attach), GAP_FLOCK (0: flock got the lock) and GAP_IN (1:
+  # the server had not started when flock ran).
+  gap_attach() {
+    local lockfile=$1 pa pf i; shift
+    rm -rf "$DDLOOP_RUN_DIR"
+    strace -f -qq -o /dev/null -b execve -e trace=execve -e inject=execve:delay_enter=2000000 \
+      "$@" >gap.out 2>gap.err & pa=$!
+    for i in $(seq 1 200); do ls "$DDLOOP_RUN_DIR"/ddl-*/state >/dev/null 2>&1 && break; sleep 0.05; done
+    GAP_IN=0
+    ls "$DDLOOP_RUN_DIR"/ddl-*/pid >/dev/null 2>&1 || GAP_IN=1
+    flock -x -n "$lockfile" sleep 4 & pf=$!
+    sleep 0.2
+    ls "$DDLOOP_RUN_DIR"/ddl-*/pid >/dev/null 2>&1 && GAP_IN=0
+    GAP_RC=0; wait $pa || GAP_RC=$?
+    GAP_FLOCK=0; wait $pf || GAP_FLOCK=$?
+  }
+  if ! command -v strace >/dev/null || ! strace -f -o /dev/null -e inject=execve:delay_enter=1 true 2>/dev/null; then
+    echo "SKIP part 6 (gap): strace is missing or may not trace here"
+  elif [ ! -c /dev/fuse ]; then
+    echo "SKIP part 6 (gap): no /dev/fuse"
+  else
+    cp a.base base.img && rm -f base.img.ddloop-state
+    gap_attach base.img "$DDLOOP" attach --fuse --base base.img a.dx
+    dev=$(tail -n 1 gap.out)
+    why=""
+    if [ "$GAP_IN" -ne 1 ]; then why="the server started before the lock was tried: the gap was not hit"
+    elif [ "$GAP_RC" -eq 0 ] && [ "$GAP_FLOCK" -ne 0 ]; then
+      [ "$(sum "$dev")" = "$(sum a.x)" ] || why="attached, but the device does not serve the target"
+    elif [ "$GAP_RC" -eq 9 ] && [ "$(wc -l <gap.err)" -eq 1 ] &&
+      grep -q "^ddloop attach: [^ ]*base.img: another process is using it" gap.err; then :
+    else why="attach exit $GAP_RC ($(cat gap.err)), the lock in the gap: flock exit $GAP_FLOCK"; fi
+    [ "$GAP_RC" -eq 0 ] && { "$DDLOOP" detach -q "$dev" || why="$why; detach failed"; }
+    check "a lock tried between attach's check and its server: attach $GAP_RC, flock $GAP_FLOCK${why:+: $why}" \
+      test -z "$why"
+    check "the base is untouched" test "$(sum base.img)" = "$(sum a.base)"
+    rm -rf vol && "$DDLOOP" volume create vol --size 8M -q
+    gap_attach vol/lock "$DDLOOP" volume attach vol
+    why=""
+    if [ "$GAP_IN" -ne 1 ]; then why="the server started before the lock was tried: the gap was not hit"
+    elif [ "$GAP_FLOCK" -ne 0 ]; then why="flock could not take vol/lock in the gap (exit $GAP_FLOCK)"
+    elif [ "$GAP_RC" -ne 9 ] || [ "$(wc -l <gap.err)" -ne 1 ] ||
+      ! grep -q "^ddloop volume attach: [^ ]*vol: in use by" gap.err; then
+      why="volume attach exit $GAP_RC: $(cat gap.err)"
+    fi
+    [ "$GAP_RC" -eq 0 ] && "$DDLOOP" detach -q "$(tail -n 1 gap.out)"
+    check "a volume locked before its server starts: volume attach exit 9, one line${why:+: $why}" test -z "$why"
+    check "no attachment is left behind" test -z "$(ls "$DDLOOP_RUN_DIR" 2>/dev/null)"
+  fi
+  export DDLOOP_RUN_DIR="$T/run"
 fi
 
 # --- 4. Block-device states and locks.

@@ -3,6 +3,7 @@
 // or a tape, in fixed-size blocks (backup/archive_writer.h).
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,13 +33,26 @@ struct ArchiveCmdOptions {
   bool quiet = false;
 };
 
+// The file being appended to and its size before, for the signal handler
+// (ftruncate and fsync are async-signal-safe).
+int g_append_fd = -1;
+off_t g_append_size = 0;
+
+void UndoAppendOnSignal(int sig) {
+  if (g_append_fd >= 0 && ::ftruncate(g_append_fd, g_append_size) == 0) ::fsync(g_append_fd);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
 // --append to an existing regular file: the archive is added at its end;
-// on any failure the file is cut back to its size before the append (and
-// synced), so a failed append (a full disk) leaves the archive exactly as it
-// was and a later append restores in full.
+// on any failure, and when SIGINT, SIGTERM or SIGHUP stops the process, the
+// file is cut back to its size before the append (and synced), so a failed
+// append (a full disk) leaves the archive exactly as it was and a later
+// append restores in full. One at a time per process.
 class AppendTarget {
  public:
   ~AppendTarget() {
+    g_append_fd = -1;
     if (fd_ >= 0) ::close(fd_);
   }
 
@@ -50,6 +64,9 @@ class AppendTarget {
     if (::fstat(fd_, &st) != 0) return IOError(path + ": stat failed: " + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) return IOError(path + ": changed while being opened; refusing to append to it");
     before_ = static_cast<uint64_t>(st.st_size);
+    g_append_size = st.st_size;
+    g_append_fd = fd_;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, UndoAppendOnSignal);
     return Status::Ok();
   }
 

@@ -87,6 +87,7 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& out,
     if (!have_stdout) return IOError(t->name_ + ": standard output is closed");
     if (::isatty(STDOUT_FILENO)) return RefuseTerminal(t->name_, what);
     t->fd_ = STDOUT_FILENO;
+    t->stream_ = t->stdout_ = true;
     t->sync_ = S_ISREG(so.st_mode) || S_ISBLK(so.st_mode);
     ::signal(SIGPIPE, SIG_IGN);  // a reader that goes away is a write error, one line
     return std::move(t);
@@ -132,6 +133,7 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& out,
   if (fd < 0) return SysError(out, "cannot open", errno);
   t->fd_ = fd;
   t->own_fd_ = true;
+  t->stream_ = true;
   struct stat sf;
   if (::fstat(fd, &sf) != 0) return SysError(out, "stat failed", errno);
   if (S_ISREG(sf.st_mode) || S_ISDIR(sf.st_mode) || sf.st_ino != st.st_ino || sf.st_dev != st.st_dev)
@@ -146,7 +148,11 @@ Status OutputTarget::Write(Env* env, const std::function<Status(File*)>& write) 
   if (!stream()) return ReplaceFile(env, replace_path_, write);
   StreamFile f(name_, fd_, sync_);
   DDL_RETURN_IF_ERROR(write(&f));
-  return f.Sync();
+  DDL_RETURN_IF_ERROR(f.Sync());
+  if (!own_fd_) return Status::Ok();
+  own_fd_ = false;
+  if (::close(fd_) != 0) return SysError(name_, "close failed", errno);
+  return Status::Ok();
 }
 
 }  // namespace ddl::cli

@@ -33,15 +33,17 @@ class OutputTarget {
 
   // True when the output is written front to back (the writer must not
   // seek back or resize it).
-  bool stream() const { return fd_ >= 0; }
+  bool stream() const { return stream_; }
   // True when the output is standard output (then reports go to stderr).
-  bool to_stdout() const { return fd_ == 1; }
+  bool to_stdout() const { return stdout_; }
   // The name for messages: OUT, or "<stdout>".
   const std::string& name() const { return name_; }
 
   // Calls write with the File to fill: the stream itself, or a temporary
   // file beside the regular file that is then synced and renamed over it.
-  // A stream is synced when it is a block device or a regular file.
+  // A stream is synced when it is a block device or a regular file, and
+  // closed when ddloop opened it (a tape writes its file mark then), its
+  // errors reported. Call once.
   Status Write(Env* env, const std::function<Status(File*)>& write);
 
  private:
@@ -49,7 +51,9 @@ class OutputTarget {
   std::string name_;
   std::string replace_path_;  // regular file or missing name: what ReplaceFile writes
   int fd_ = -1;               // stream
-  bool own_fd_ = false;
+  bool own_fd_ = false;       // opened here: closed by Write or the destructor
+  bool stream_ = false;
+  bool stdout_ = false;
   bool sync_ = false;         // block device or regular file behind a stream
 };
 

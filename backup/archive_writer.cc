@@ -138,7 +138,8 @@ Result<ArchivePlan> PlanArchives(const std::vector<std::string>& deltas, const s
       if (catalog_bytes + line > kCatalogMax) {
         if (o.media_size == 0)
           return InvalidArgument(deltas[i] + ": deltafile " + std::to_string(i + 1) + " of " +
-                                 std::to_string(members.size()) + " does not fit in the catalog of one archive (at most " +
+                                 std::to_string(members.size()) +
+                                 " does not fit in the catalog of one archive (at most " +
                                  std::to_string(kCatalogMax) + " bytes, about " +
                                  std::to_string((kCatalogMax - catalog_fixed) / line) +
                                  " deltafiles); give --media-size to split the chain into a set of archives");
@@ -163,8 +164,9 @@ Result<ArchivePlan> PlanArchives(const std::vector<std::string>& deltas, const s
     if (o.media_size != 0 && ArchiveBound(c, o.block_size) > o.media_size)
       return InvalidArgument(c.members.back().name + ": writer bug: the archive's bound exceeds --media-size");
     if (plan.archives.size() == kArchiveSetMax)
-      return InvalidArgument(plan.paths.back().back() + ": the chain needs more than " + std::to_string(kArchiveSetMax) +
-                             " archives of --media-size " + std::to_string(o.media_size));
+      return InvalidArgument(plan.paths.back().back() + ": the chain needs more than " +
+                             std::to_string(kArchiveSetMax) + " archives of --media-size " +
+                             std::to_string(o.media_size));
     plan.archives.push_back(std::move(c));
     plan.paths.push_back(std::move(paths));
   }

@@ -112,10 +112,9 @@ Status Run(const CreateOptions& o) {
     std::fprintf(info, "%s\n", j.Dump().c_str());
   } else if (!o.quiet) {
     std::fprintf(info, "%s: %s delta, %llu of %llu chunks changed (%s data, %s zeroed), %s written\n",
-                target->name().c_str(),
-                old_img ? "incremental" : "seed", (unsigned long long)r.stats.changed_chunks,
-                (unsigned long long)((r.volume_size + chunk - 1) / chunk), HumanBytes(r.stats.data_bytes).c_str(),
-                HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
+                 target->name().c_str(), old_img ? "incremental" : "seed", (unsigned long long)r.stats.changed_chunks,
+                 (unsigned long long)((r.volume_size + chunk - 1) / chunk), HumanBytes(r.stats.data_bytes).c_str(),
+                 HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
   }
   return Status::Ok();
 }
@@ -128,7 +127,8 @@ Command SetupCreate(CLI::App& root) {
   app->add_option("--base", o->base, "Old image or block device (omit for a seed delta)");
   app->add_option("image", o->image, "New image or block device")->required();
   app->add_option("-o,--output", o->out,
-                 "Deltafile to write: a file (replaced atomically), '-' (stdout), a FIFO or a device (streamed)")->required();
+                  "Deltafile to write: a file (replaced atomically), '-' (stdout), a FIFO or a device (streamed)")
+      ->required();
   app->add_option("--chunk-size", o->chunk_size, "Change-tracking unit, power of two 4K..1M (default 4K)");
   app->add_option("--level", o->level, "zstd level 1..19, 0 stores records uncompressed (default 3)");
   app->add_option("--threads", o->threads, "Worker threads (default: all cores)");

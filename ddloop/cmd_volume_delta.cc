@@ -64,10 +64,9 @@ Status RunDelta(const DeltaOptions& o) {
     std::fprintf(info, "%s\n", j.Dump().c_str());
   } else if (!o.quiet) {
     std::fprintf(info, "%s: %s delta %s%s, %llu chunks changed (%s data, %s zeroed), %s written\n",
-                 target->name().c_str(),
-                seed ? "seed" : "incremental", seed ? "" : (o.from + " -> ").c_str(), o.to.c_str(),
-                (unsigned long long)r.stats.changed_chunks, HumanBytes(r.stats.data_bytes).c_str(),
-                HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
+                 target->name().c_str(), seed ? "seed" : "incremental", seed ? "" : (o.from + " -> ").c_str(),
+                 o.to.c_str(), (unsigned long long)r.stats.changed_chunks, HumanBytes(r.stats.data_bytes).c_str(),
+                 HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
   }
   return Status::Ok();
 }
@@ -104,7 +103,8 @@ Command SetupVolumeDelta(CLI::App& volume) {
   app->add_option("--from", o->from, "Base snapshot (name, #id, UUID) or 'origin'; omit for a seed delta");
   app->add_option("--to", o->to, "Target snapshot (name, #id or UUID)")->required();
   app->add_option("-o,--output", o->out,
-                 "Deltafile to write: a file (replaced atomically), '-' (stdout), a FIFO or a device (streamed)")->required();
+                  "Deltafile to write: a file (replaced atomically), '-' (stdout), a FIFO or a device (streamed)")
+      ->required();
   app->add_option("--level", o->level, "zstd level 1..19, 0 stores records uncompressed (default 3)");
   app->add_option("--threads", o->threads, "Compression threads (default: all cores)");
   app->add_flag("--json", o->json, "Print a JSON summary");

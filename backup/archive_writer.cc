@@ -122,7 +122,8 @@ Result<ArchivePlan> PlanArchives(const std::vector<std::string>& deltas, const s
   bound.number = bound.count = kArchiveSetMax;
   bound.chain_first = bound.chain_length = UINT64_MAX;
   bound.created_ns = UINT64_MAX;
-  const uint64_t catalog_fixed = bound.Encode().size() + 20;  // + the digits of "members N"
+  // + the digits of "members N" and of archive numbers past .999 in the names
+  const uint64_t catalog_fixed = bound.Encode().size() + 64;
 
   // Greedy: as many whole deltafiles per archive as fit.
   size_t i = 0;

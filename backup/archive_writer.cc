@@ -46,6 +46,10 @@ struct SinkContext {
 
 la_ssize_t SinkWrite(struct archive* a, void* ud, const void* buf, size_t n) {
   auto* c = static_cast<SinkContext*>(ud);
+  if (!c->status.ok()) {  // the sink failed before: nothing more reaches it
+    archive_set_error(a, EIO, "%s", c->status.message().c_str());
+    return -1;
+  }
   Status s = (*c->sink)(buf, n);
   if (!s.ok()) {
     c->status = s;
@@ -192,9 +196,11 @@ Status WriteArchive(const ArchivePlan& plan, size_t index, const ArchiveSink& si
   for (size_t k = 0; k < index; k++)
     for (const CatalogMember& m : plan.archives[k].members) done += m.size;
 
+  // ctx outlives a: freeing an archive that failed part way still flushes
+  // through SinkWrite, which must find ctx (and refuses to write again).
+  SinkContext ctx{&sink, report, Status::Ok()};
   std::unique_ptr<struct archive, ArchiveFree> a(archive_write_new());
   if (!a) return IOError(where + ": libarchive: out of memory");
-  SinkContext ctx{&sink, report, Status::Ok()};
   auto fail = [&](const char* what) {
     if (!ctx.status.ok()) return ctx.status;
     const char* e = archive_error_string(a.get());

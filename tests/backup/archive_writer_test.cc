@@ -1,8 +1,9 @@
-// archive_catalog_limit_test - a chain longer than one catalog holds (about
-// 3,300 deltafiles in kCatalogMax bytes) is never written as a catalog the
-// reader refuses: without --media-size PlanArchives refuses up front, naming
-// the limit; with it the chain is split into a set whose every archive the
-// reader accepts, and the whole chain verifies.
+// archive_writer_test - the archive writer never writes what the reader
+// rejects, and stops at the first failure of its sink. A chain longer than
+// one catalog holds (about 3,300 deltafiles in kCatalogMax bytes): without
+// --media-size PlanArchives refuses up front, naming the limit; with it the
+// chain is split into a set whose every archive the reader accepts, and the
+// whole chain verifies.
 #include <gtest/gtest.h>
 
 #include "backup/archive_reader.h"
@@ -97,6 +98,37 @@ TEST(ArchiveCatalogLimit, WithMediaSizeTheChainIsSplitAndEveryArchiveReads) {
   EXPECT_EQ(rep.members.size(), size_t(kDeltas));
   EXPECT_EQ(rep.failed, 0);
   EXPECT_EQ(rep.catalogs.size(), plan->archives.size());
+}
+
+// A sink that fails (a full disk) is never called again, and the error is
+// the sink's, whether it fails in the catalog or in a deltafile.
+TEST(ArchiveWriter, AFailedSinkIsNeverCalledAgain) {
+  MemEnv env;
+  Bytes img = TextBytes(1 << 20, 5);
+  Put(&img, 300000, RandomBytes(200000, 6));
+  env.Put("seed.delta", MakeDelta(nullptr, img));
+  ArchiveWriteOptions wo;
+  wo.env = &env;
+  wo.tool = "test";
+  auto plan = PlanArchives({"seed.delta"}, "a.tar", wo);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  for (int fail_at : {0, 1, 5}) {
+    int calls = 0, after = 0;
+    ArchiveWriteReport wr;
+    Status s = WriteArchive(
+        *plan, 0,
+        [&](const void*, size_t) {
+          if (calls++ >= fail_at) {
+            if (calls > fail_at + 1) after++;
+            return IOError("a.tar: write failed: No space left on device");
+          }
+          return Status::Ok();
+        },
+        wo, &wr);
+    EXPECT_EQ(s.code(), Code::kIOError) << s.message();
+    EXPECT_NE(s.message().find("No space left on device"), std::string::npos) << s.message();
+    EXPECT_EQ(after, 0) << "the sink was called " << after << " more time(s) after failing at block " << fail_at;
+  }
 }
 
 }  // namespace

@@ -126,6 +126,23 @@ else
   echo "skip: not root or no tmpfs: the full-disk append is not tested"
 fi
 
+# --- An append stopped by SIGTERM leaves the archive as it was -----------
+# strace slows every write(2) down, so the signal comes part way through.
+if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
+  "$DDLOOP" archive seed.delta -f sig.tar -q
+  cp sig.tar before-sig.tar
+  strace -f -qq -o /dev/null -e trace=write -e inject=write:delay_enter=200000 \
+    "$DDLOOP" archive ab.delta bc.delta -f sig.tar --append -q &
+  tracer=$!
+  sleep 2
+  kill -TERM $(ps -o pid= --ppid $tracer) 2>/dev/null
+  rc=0; wait $tracer || rc=$?
+  check "the append was stopped by SIGTERM part way (exit $rc)" test "$rc" -eq 143
+  check "the archive is byte-identical to before the stopped append" same sig.tar before-sig.tar
+else
+  echo "skip: strace missing or not permitted: the append stopped by a signal is not tested"
+fi
+
 # --- Damage ------------------------------------------------------------
 # Offset of ab.delta's data in set.tar: where its first 512 bytes are.
 off=$(python3 -c "import sys; a=open('set.tar','rb').read(); d=open('ab.delta','rb').read(); print(a.index(d[:512]))")

@@ -22,6 +22,15 @@ bool ParseIdentity(const std::string& snap, const std::string& fp, Identity* id)
   return Uuid::Parse(snap, &id->snapshot) && ParseFingerprint(fp, &id->fingerprint);
 }
 
+std::string MemberLine(const CatalogMember& m) {
+  std::ostringstream o;
+  o << "member " << m.size << " " << Hex64(m.header_csum) << " " << Hex64(m.file_csum) << " "
+    << m.volume.ToString() << " " << m.volume_size << " " << (m.seed ? "seed" : "delta") << " "
+    << m.base.snapshot.ToString() << " " << m.base.fingerprint.Hex() << " " << m.target.snapshot.ToString() << " "
+    << m.target.fingerprint.Hex() << " " << m.name << "\n";
+  return o.str();
+}
+
 }  // namespace
 
 bool SafeMemberName(const std::string& name) {
@@ -67,14 +76,11 @@ std::string Catalog::Encode() const {
   o << "next_member " << next_member << "\n";
   o << "chain " << chain_first << " " << chain_length << "\n";
   o << "members " << members.size() << "\n";
-  for (const CatalogMember& m : members) {
-    o << "member " << m.size << " " << Hex64(m.header_csum) << " " << Hex64(m.file_csum) << " "
-      << m.volume.ToString() << " " << m.volume_size << " " << (m.seed ? "seed" : "delta") << " "
-      << m.base.snapshot.ToString() << " " << m.base.fingerprint.Hex() << " " << m.target.snapshot.ToString()
-      << " " << m.target.fingerprint.Hex() << " " << m.name << "\n";
-  }
+  for (const CatalogMember& m : members) o << MemberLine(m);
   return WithChecksumLine(o.str());
 }
+
+size_t Catalog::MemberLineSize(const CatalogMember& m) { return MemberLine(m).size(); }
 
 Result<Catalog> Catalog::Decode(const std::string& text, const std::string& name) {
   auto bad = [&](const std::string& what) { return Corruption(name + ": damaged archive catalog: " + what); };
@@ -116,7 +122,7 @@ Result<Catalog> Catalog::Decode(const std::string& text, const std::string& name
     std::istringstream a(kv["archive"]);
     std::string n, of, m;
     if (!(a >> n >> of >> m) || of != "of" || !ParseU64(n, &v) || !ParseU64(m, &w) || v < 1 || v > w ||
-        w > 100000)
+        w > kArchiveSetMax)
       return bad("archive number '" + kv["archive"] + "'");
     c.number = static_cast<uint32_t>(v);
     c.count = static_cast<uint32_t>(w);

@@ -20,8 +20,12 @@ namespace ddl {
 
 // The name of the first member of every archive ddloop writes.
 constexpr const char* kCatalogName = "ddloop-catalog.txt";
-// Largest catalog accepted when reading (about 4000 members).
+// Largest catalog, in bytes: the reader refuses a bigger one, so the writer
+// never makes one (PlanArchives splits the chain, or refuses up front).
+// A member line takes about 300 bytes: some 3,300 deltafiles per archive.
 constexpr uint64_t kCatalogMax = 1 << 20;
+// Most archives in one set, for the reader and the writer alike.
+constexpr uint32_t kArchiveSetMax = 100000;
 
 struct CatalogMember {
   std::string name;          // a plain file name (SafeMemberName)
@@ -50,6 +54,8 @@ struct Catalog {
   std::vector<CatalogMember> members;
 
   std::string Encode() const;
+  // The bytes the line of `m` adds to Encode().
+  static size_t MemberLineSize(const CatalogMember& m);
   // Checks magic, checksum, every field, that member names are safe and that
   // the members chain. `name` prefixes every error.
   static Result<Catalog> Decode(const std::string& text, const std::string& name);

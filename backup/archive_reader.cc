@@ -365,8 +365,9 @@ Status Restorer::Member(struct archive* a, const ReadContext& ctx, const std::st
   std::string tmp_path, final_path;
   if (extract) {
     final_path = o_.extract_dir + "/" + m.name;
-    tmp_path = o_.extract_dir + "/." + m.name + ".ddloop-part";
-    DDL_ASSIGN_OR_RETURN(tmp, env_->Open(tmp_path, OpenMode::kCreate));
+    // A new, uniquely named file (O_EXCL|O_NOFOLLOW): nothing planted in the
+    // directory is followed, truncated or reused.
+    DDL_ASSIGN_OR_RETURN(tmp, CreateTempFile(env_, final_path, &tmp_path));
   }
   MemberStream ms(a, &ctx, source, m, tmp.get(), o_.progress);
   Status s;

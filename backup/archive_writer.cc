@@ -46,6 +46,10 @@ struct SinkContext {
 
 la_ssize_t SinkWrite(struct archive* a, void* ud, const void* buf, size_t n) {
   auto* c = static_cast<SinkContext*>(ud);
+  if (!c->status.ok()) {  // the sink failed before: nothing more reaches it
+    archive_set_error(a, EIO, "%s", c->status.message().c_str());
+    return -1;
+  }
   Status s = (*c->sink)(buf, n);
   if (!s.ok()) {
     c->status = s;
@@ -115,6 +119,16 @@ Result<ArchivePlan> PlanArchives(const std::vector<std::string>& deltas, const s
   proto.this_archive = proto.first_archive = proto.next_archive = std::string(target.size() + 4, 'x');
   proto.next_member = std::string(256, 'x');  // the longest name: the bound holds whatever comes next
 
+  // The catalog without members, with room for the longest numbers its
+  // lines can hold: each archive's catalog stays within kCatalogMax, the
+  // most a reader accepts.
+  Catalog bound = proto;
+  bound.number = bound.count = kArchiveSetMax;
+  bound.chain_first = bound.chain_length = UINT64_MAX;
+  bound.created_ns = UINT64_MAX;
+  // + the digits of "members N" and of archive numbers past .999 in the names
+  const uint64_t catalog_fixed = bound.Encode().size() + 64;
+
   // Greedy: as many whole deltafiles per archive as fit.
   size_t i = 0;
   while (i < members.size()) {
@@ -122,12 +136,29 @@ Result<ArchivePlan> PlanArchives(const std::vector<std::string>& deltas, const s
     c.number = static_cast<uint32_t>(plan.archives.size() + 1);
     c.chain_first = i + 1;
     std::vector<std::string> paths;
+    uint64_t catalog_bytes = catalog_fixed;
+    uint64_t member_bytes = 0;
     while (i < members.size()) {
-      c.members.push_back(members[i]);
-      if (o.media_size != 0 && ArchiveBound(c, o.block_size) > o.media_size) {
-        c.members.pop_back();
+      const uint64_t line = Catalog::MemberLineSize(members[i]);
+      if (catalog_bytes + line > kCatalogMax) {
+        if (o.media_size == 0)
+          return InvalidArgument(deltas[i] + ": deltafile " + std::to_string(i + 1) + " of " +
+                                 std::to_string(members.size()) +
+                                 " does not fit in the catalog of one archive (at most " +
+                                 std::to_string(kCatalogMax) + " bytes, about " +
+                                 std::to_string((kCatalogMax - catalog_fixed) / line) +
+                                 " deltafiles); give --media-size to split the chain into a set of archives");
         break;
       }
+      // Bound the archive's size without encoding the catalog at every step.
+      if (o.media_size != 0) {
+        const uint64_t next = member_bytes + MemberBound(members[i].name, members[i].size);
+        const uint64_t total = MemberBound(kCatalogName, catalog_bytes + line) + next + 1024;
+        if ((total + o.block_size - 1) / o.block_size * o.block_size > o.media_size) break;
+        member_bytes = next;
+      }
+      catalog_bytes += line;
+      c.members.push_back(members[i]);
       paths.push_back(deltas[i]);
       i++;
     }
@@ -135,6 +166,12 @@ Result<ArchivePlan> PlanArchives(const std::vector<std::string>& deltas, const s
       return InvalidArgument(deltas[i] + ": " + std::to_string(members[i].size) +
                              " bytes do not fit on a medium of --media-size " + std::to_string(o.media_size) +
                              " (with the catalog and tar headers)");
+    if (o.media_size != 0 && ArchiveBound(c, o.block_size) > o.media_size)
+      return InvalidArgument(c.members.back().name + ": writer bug: the archive's bound exceeds --media-size");
+    if (plan.archives.size() == kArchiveSetMax)
+      return InvalidArgument(plan.paths.back().back() + ": the chain needs more than " +
+                             std::to_string(kArchiveSetMax) + " archives of --media-size " +
+                             std::to_string(o.media_size));
     plan.archives.push_back(std::move(c));
     plan.paths.push_back(std::move(paths));
   }
@@ -159,9 +196,11 @@ Status WriteArchive(const ArchivePlan& plan, size_t index, const ArchiveSink& si
   for (size_t k = 0; k < index; k++)
     for (const CatalogMember& m : plan.archives[k].members) done += m.size;
 
+  // ctx outlives a: freeing an archive that failed part way still flushes
+  // through SinkWrite, which must find ctx (and refuses to write again).
+  SinkContext ctx{&sink, report, Status::Ok()};
   std::unique_ptr<struct archive, ArchiveFree> a(archive_write_new());
   if (!a) return IOError(where + ": libarchive: out of memory");
-  SinkContext ctx{&sink, report, Status::Ok()};
   auto fail = [&](const char* what) {
     if (!ctx.status.ok()) return ctx.status;
     const char* e = archive_error_string(a.get());

@@ -3,6 +3,7 @@
 // or a tape, in fixed-size blocks (backup/archive_writer.h).
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "backup/archive_writer.h"
 #include "ddloop/command.h"
 #include "ddloop/output.h"
+#include "ddloop/output_target.h"
 
 #ifndef DDLOOP_VERSION
 #define DDLOOP_VERSION "unknown"
@@ -31,30 +33,40 @@ struct ArchiveCmdOptions {
   bool quiet = false;
 };
 
-// The archive's destination. Archives go to pipes and tapes, which File
-// (random access) does not model, so this writes the descriptor directly:
-// each write(2) is one whole block.
-class Target {
+// The file being appended to and its size before, for the signal handler
+// (ftruncate and fsync are async-signal-safe).
+int g_append_fd = -1;
+off_t g_append_size = 0;
+
+void UndoAppendOnSignal(int sig) {
+  if (g_append_fd >= 0 && ::ftruncate(g_append_fd, g_append_size) == 0) ::fsync(g_append_fd);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+// --append to an existing regular file: the archive is added at its end;
+// on any failure, and when SIGINT, SIGTERM or SIGHUP stops the process, the
+// file is cut back to its size before the append (and synced), so a failed
+// append (a full disk) leaves the archive exactly as it was and a later
+// append restores in full. One at a time per process.
+class AppendTarget {
  public:
-  ~Target() {
-    if (fd_ > STDOUT_FILENO) ::close(fd_);
+  ~AppendTarget() {
+    g_append_fd = -1;
+    if (fd_ >= 0) ::close(fd_);
   }
 
-  Status Open(const std::string& path, bool append) {
+  Status Open(const std::string& path) {
     path_ = path;
-    if (path == "-") {
-      if (::isatty(STDOUT_FILENO)) return InvalidArgument("refusing to write an archive to a terminal (use -f FILE)");
-      fd_ = STDOUT_FILENO;
-      return Status::Ok();
-    }
-    struct stat st;
-    bool special = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
-    int flags = O_WRONLY | O_CLOEXEC;
-    if (!special) flags |= O_CREAT | (append ? O_APPEND : O_TRUNC);
-    fd_ = ::open(path.c_str(), flags, 0644);
+    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
     if (fd_ < 0) return IOError(path + ": cannot open: " + std::strerror(errno));
-    created_ = !special && !append;
-    regular_ = !special;
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return IOError(path + ": stat failed: " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return IOError(path + ": changed while being opened; refusing to append to it");
+    before_ = static_cast<uint64_t>(st.st_size);
+    g_append_size = st.st_size;
+    g_append_fd = fd_;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, UndoAppendOnSignal);
     return Status::Ok();
   }
 
@@ -70,28 +82,56 @@ class Target {
     return Status::Ok();
   }
 
-  // Makes a regular file durable; closes (a tape drive writes its file mark).
-  Status Close() {
-    if (regular_ && ::fsync(fd_) != 0) return IOError(path_ + ": fsync failed: " + std::strerror(errno));
-    if (fd_ > STDOUT_FILENO && ::close(fd_) != 0) {
-      fd_ = -1;
-      return IOError(path_ + ": close failed: " + std::strerror(errno));
-    }
-    fd_ = -1;
+  Status Sync() {
+    if (::fsync(fd_) != 0) return IOError(path_ + ": fsync failed: " + std::strerror(errno));
     return Status::Ok();
   }
 
-  // After a failure: a file this command created holds half an archive.
-  void Discard() {
-    if (created_) ::unlink(path_.c_str());
+  // After a failure: `s` with what became of the file.
+  Status Undo(const Status& s) {
+    if (::ftruncate(fd_, static_cast<off_t>(before_)) != 0 || ::fsync(fd_) != 0)
+      return Status(s.code(), s.message() + "; and cutting the archive back to its " + std::to_string(before_) +
+                                  " bytes failed: " + std::strerror(errno));
+    return Status(s.code(), s.message() + " (the archive is as it was before the append)");
   }
 
  private:
   std::string path_;
   int fd_ = -1;
-  bool created_ = false;
-  bool regular_ = false;
+  uint64_t before_ = 0;
 };
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Archive `k` of the plan to its file: appended (above), or through
+// OutputTarget: a regular file is written beside it and renamed over it, a
+// pipe, FIFO or tape is written in place, a terminal is refused.
+Status WriteOne(const ArchivePlan& plan, size_t k, bool append, const ArchiveWriteOptions& wo,
+                ArchiveWriteReport* rep) {
+  const std::string& path = plan.archives[k].this_archive;
+  if (append && path != "-" && IsRegularFile(path)) {
+    AppendTarget t;
+    DDL_RETURN_IF_ERROR(t.Open(path));
+    Status s = WriteArchive(plan, k, [&](const void* p, size_t n) { return t.Write(p, n); }, wo, rep);
+    if (s.ok()) s = t.Sync();
+    return s.ok() ? s : t.Undo(s);
+  }
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<OutputTarget> t, OutputTarget::Open(path, "an archive"));
+  return t->Write(Env::Posix(), [&](File* f) {
+    uint64_t pos = 0;
+    return WriteArchive(
+        plan, k,
+        [&](const void* p, size_t n) {
+          Status s = f->WriteAt(pos, p, n);
+          pos += n;
+          return s;
+        },
+        wo, rep);
+  });
+}
 
 Status Run(const ArchiveCmdOptions& o) {
   ArchiveWriteOptions wo;
@@ -112,14 +152,10 @@ Status Run(const ArchiveCmdOptions& o) {
   std::vector<std::pair<std::string, ArchiveWriteReport>> written;
   for (size_t k = 0; k < plan.archives.size(); k++) {
     const std::string& path = plan.archives[k].this_archive;
-    Target t;
-    DDL_RETURN_IF_ERROR(t.Open(path, o.append));
     ArchiveWriteReport rep;
-    Status s = WriteArchive(plan, k, [&](const void* p, size_t n) { return t.Write(p, n); }, wo, &rep);
-    if (s.ok()) s = t.Close();
+    Status s = WriteOne(plan, k, o.append, wo, &rep);
     if (!s.ok()) {
       progress.Finish();
-      t.Discard();
       return s;
     }
     written.emplace_back(path, rep);

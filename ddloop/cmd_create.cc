@@ -5,7 +5,8 @@
 
 #include "ddloop/command.h"
 #include "ddloop/output.h"
-#include "ddloop/replace_file.h"
+#include "ddloop/output_target.h"
+#include "deltafile/image_fingerprint.h"
 #include "snapcore/image_diff.h"
 
 namespace ddl::cli {
@@ -32,6 +33,35 @@ Status ParseUuidOpt(const std::string& s, const char* what, Uuid* u) {
   return Status::Ok();
 }
 
+// For a stream the header, which carries both identities, goes out first:
+// they are computed by reading the images once before the records are made
+// (the writer checks that the second reading agrees).
+Status IdentitiesFirst(File* old_img, File* new_img, const CreateOptions& o, ImageDiffOptions* d, Progress* progress) {
+  DDL_ASSIGN_OR_RETURN(uint64_t size, new_img->Size());
+  if (old_img != nullptr) {
+    DDL_ASSIGN_OR_RETURN(uint64_t osize, old_img->Size());
+    if (osize != size) return Status::Ok();  // CreateDeltaFromImages says why, before writing
+  }
+  if (size == 0 || size % 512 != 0) return Status::Ok();
+  ScanOptions so;
+  so.threads = o.threads;
+  WriterOptions& w = d->writer;
+  auto fingerprint = [&](File* f) {
+    so.progress = [&](uint64_t done, uint64_t total) { progress->Update("fingerprint " + f->name(), done, total); };
+    return ImageFingerprint(f, w.chunk_shift, size, so);
+  };
+  if (old_img != nullptr) {
+    DDL_ASSIGN_OR_RETURN(w.base.fingerprint, fingerprint(old_img));
+    w.base.snapshot =
+        d->base_snapshot.IsNil() ? Uuid::ForContent(w.volume_uuid, w.base.fingerprint) : d->base_snapshot;
+  }
+  DDL_ASSIGN_OR_RETURN(w.target.fingerprint, fingerprint(new_img));
+  w.target.snapshot =
+      d->target_snapshot.IsNil() ? Uuid::ForContent(w.volume_uuid, w.target.fingerprint) : d->target_snapshot;
+  w.header_first = true;
+  return Status::Ok();
+}
+
 Status Run(const CreateOptions& o) {
   uint64_t chunk = 0;
   if (!ParseSize(o.chunk_size, &chunk) || chunk < 4096 || chunk > (1u << 20) || (chunk & (chunk - 1)))
@@ -48,6 +78,8 @@ Status Run(const CreateOptions& o) {
   DDL_RETURN_IF_ERROR(ParseUuidOpt(o.base_snapshot, "--base-snapshot", &d.base_snapshot));
   DDL_RETURN_IF_ERROR(ParseUuidOpt(o.target_snapshot, "--target-snapshot", &d.target_snapshot));
 
+  // Before any work: a terminal is refused, a FIFO waits for its reader.
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<OutputTarget> target, OutputTarget::Open(o.out, "a deltafile"));
   Env* env = Env::Posix();
   std::unique_ptr<File> old_img;
   if (!o.base.empty()) {
@@ -56,29 +88,33 @@ Status Run(const CreateOptions& o) {
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> new_img, env->Open(o.image, OpenMode::kRead));
 
   Progress progress(!o.quiet && !o.json);
-  d.progress = [&](uint64_t done, uint64_t total) { progress.Update("create " + o.out, done, total); };
+  d.progress = [&](uint64_t done, uint64_t total) { progress.Update("create " + target->name(), done, total); };
   ImageDiffResult r;
-  // Written beside OUT and renamed into place: OUT is never half-written.
-  Status s = ReplaceFile(env, o.out, [&](File* out) {
+  // A regular file is written beside OUT and renamed into place: OUT is never
+  // half-written. A stream is written front to back.
+  Status s = target->stream() ? IdentitiesFirst(old_img.get(), new_img.get(), o, &d, &progress) : Status::Ok();
+  if (s.ok()) s = target->Write(env, [&](File* out) {
     return CreateDeltaFromImages(old_img.get(), new_img.get(), out, d, &r);
   });
   progress.Finish();
   DDL_RETURN_IF_ERROR(s);
+  // The summary goes to stdout, unless the delta does.
+  FILE* info = target->to_stdout() ? stderr : stdout;
 
   const double ratio = r.stats.payload_bytes ? double(r.stats.data_bytes) / double(r.stats.payload_bytes) : 0;
   if (o.json) {
     Json j;
-    j.Str("file", o.out).Bool("seed", old_img == nullptr).Num("volume_size", r.volume_size)
+    j.Str("file", target->name()).Bool("seed", old_img == nullptr).Num("volume_size", r.volume_size)
         .Num("chunk_size", chunk).Num("changed_chunks", r.stats.changed_chunks).Num("records", r.stats.records)
         .Num("data_bytes", r.stats.data_bytes).Num("zero_bytes", r.stats.zero_bytes)
         .Num("payload_bytes", r.stats.payload_bytes).Num("file_size", r.stats.file_size).Real("compression_ratio", ratio)
         .Obj("base", IdentityJson(r.base)).Obj("target", IdentityJson(r.target));
-    std::printf("%s\n", j.Dump().c_str());
+    std::fprintf(info, "%s\n", j.Dump().c_str());
   } else if (!o.quiet) {
-    std::printf("%s: %s delta, %llu of %llu chunks changed (%s data, %s zeroed), %s on disk\n", o.out.c_str(),
-                old_img ? "incremental" : "seed", (unsigned long long)r.stats.changed_chunks,
-                (unsigned long long)((r.volume_size + chunk - 1) / chunk), HumanBytes(r.stats.data_bytes).c_str(),
-                HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
+    std::fprintf(info, "%s: %s delta, %llu of %llu chunks changed (%s data, %s zeroed), %s written\n",
+                 target->name().c_str(), old_img ? "incremental" : "seed", (unsigned long long)r.stats.changed_chunks,
+                 (unsigned long long)((r.volume_size + chunk - 1) / chunk), HumanBytes(r.stats.data_bytes).c_str(),
+                 HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
   }
   return Status::Ok();
 }
@@ -90,7 +126,9 @@ Command SetupCreate(CLI::App& root) {
   CLI::App* app = root.add_subcommand("create", "Make a deltafile from two images, or a seed from one");
   app->add_option("--base", o->base, "Old image or block device (omit for a seed delta)");
   app->add_option("image", o->image, "New image or block device")->required();
-  app->add_option("-o,--output", o->out, "Deltafile to write (replaced atomically)")->required();
+  app->add_option("-o,--output", o->out,
+                  "Deltafile to write: a file (replaced atomically), '-' (stdout), a FIFO or a device (streamed)")
+      ->required();
   app->add_option("--chunk-size", o->chunk_size, "Change-tracking unit, power of two 4K..1M (default 4K)");
   app->add_option("--level", o->level, "zstd level 1..19, 0 stores records uncompressed (default 3)");
   app->add_option("--threads", o->threads, "Worker threads (default: all cores)");

@@ -36,13 +36,20 @@ class Source {
     if (fd_ > STDIN_FILENO) ::close(fd_);
   }
   Status Open(const std::string& path) {
+    // A terminal gives no archive: refused at once instead of waiting for input.
+    auto refuse_tty = [](const std::string& name) {
+      return InvalidArgument(name + ": is a terminal; refusing to read an archive from it (give a file, or redirect "
+                                    "from a file or pipe)");
+    };
     if (path == "-") {
+      if (::isatty(STDIN_FILENO)) return refuse_tty("<stdin>");
       stream_ = std::make_unique<FdStream>(STDIN_FILENO, "<stdin>");
       return Status::Ok();
     }
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd_ < 0) return Status(errno == ENOENT ? Code::kNotFound : Code::kIOError,
                                path + ": cannot open: " + std::strerror(errno));
+    if (::isatty(fd_)) return refuse_tty(path);
     stream_ = std::make_unique<FdStream>(fd_, path);
     return Status::Ok();
   }

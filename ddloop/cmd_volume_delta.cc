@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "ddloop/output.h"
-#include "ddloop/replace_file.h"
+#include "ddloop/output_target.h"
 #include "ddloop/volume_commands.h"
 #include "snapcore/volume_delta.h"
 
@@ -28,23 +28,28 @@ Status RunDelta(const DeltaOptions& o) {
   if (o.threads < 1 || o.threads > 256) return InvalidArgument("--threads must be 1 to 256");
   const std::string dir = VolumeDir(o.vol);
   DDL_RETURN_IF_ERROR(ReadVolumeState(dir).status());
+  // Before any work: a terminal is refused, a FIFO waits for its reader.
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<OutputTarget> target, OutputTarget::Open(o.out, "a deltafile"));
   vol::VolumeDeltaOptions d;
   d.from = o.from;
   d.to = o.to;
   d.level = o.level;
   d.threads = o.threads;
   Progress progress(!o.quiet && !o.json);
-  d.progress = [&](uint64_t done, uint64_t total) { progress.Update("delta " + o.out, done, total); };
+  d.progress = [&](uint64_t done, uint64_t total) { progress.Update("delta " + target->name(), done, total); };
 
   vol::VolumeDeltaResult r;
+  // A regular file is written beside OUT and renamed into place; a stream
+  // (stdout, a FIFO, a device) front to back.
   Status s =
-      ReplaceFile(Env::Posix(), o.out, [&](File* out) { return vol::WriteVolumeDelta(Env::Posix(), dir, d, out, &r); });
+      target->Write(Env::Posix(), [&](File* out) { return vol::WriteVolumeDelta(Env::Posix(), dir, d, out, &r); });
   progress.Finish();
   DDL_RETURN_IF_ERROR(s);
+  FILE* info = target->to_stdout() ? stderr : stdout;  // the summary, unless the delta goes there
   const bool seed = o.from.empty();
   if (o.json) {
     Json j;
-    j.Str("file", o.out)
+    j.Str("file", target->name())
         .Bool("seed", seed)
         .Str("from", seed ? "" : o.from)
         .Str("to", o.to)
@@ -56,12 +61,12 @@ Status RunDelta(const DeltaOptions& o) {
         .Num("file_size", r.stats.file_size)
         .Obj("base", IdentityJson(r.base))
         .Obj("target", IdentityJson(r.target));
-    std::printf("%s\n", j.Dump().c_str());
+    std::fprintf(info, "%s\n", j.Dump().c_str());
   } else if (!o.quiet) {
-    std::printf("%s: %s delta %s%s, %llu chunks changed (%s data, %s zeroed), %s on disk\n", o.out.c_str(),
-                seed ? "seed" : "incremental", seed ? "" : (o.from + " -> ").c_str(), o.to.c_str(),
-                (unsigned long long)r.stats.changed_chunks, HumanBytes(r.stats.data_bytes).c_str(),
-                HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
+    std::fprintf(info, "%s: %s delta %s%s, %llu chunks changed (%s data, %s zeroed), %s written\n",
+                 target->name().c_str(), seed ? "seed" : "incremental", seed ? "" : (o.from + " -> ").c_str(),
+                 o.to.c_str(), (unsigned long long)r.stats.changed_chunks, HumanBytes(r.stats.data_bytes).c_str(),
+                 HumanBytes(r.stats.zero_bytes).c_str(), HumanBytes(r.stats.file_size).c_str());
   }
   return Status::Ok();
 }
@@ -97,7 +102,9 @@ Command SetupVolumeDelta(CLI::App& volume) {
   app->add_option("vol", o->vol, "Volume directory")->required();
   app->add_option("--from", o->from, "Base snapshot (name, #id, UUID) or 'origin'; omit for a seed delta");
   app->add_option("--to", o->to, "Target snapshot (name, #id or UUID)")->required();
-  app->add_option("-o,--output", o->out, "Deltafile to write (replaced atomically)")->required();
+  app->add_option("-o,--output", o->out,
+                  "Deltafile to write: a file (replaced atomically), '-' (stdout), a FIFO or a device (streamed)")
+      ->required();
   app->add_option("--level", o->level, "zstd level 1..19, 0 stores records uncompressed (default 3)");
   app->add_option("--threads", o->threads, "Compression threads (default: all cores)");
   app->add_flag("--json", o->json, "Print a JSON summary");

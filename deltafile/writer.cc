@@ -47,9 +47,14 @@ Result<std::unique_ptr<DeltaWriter>> DeltaWriter::Create(File* out, const Writer
         });
       });
   w->buf_.reserve(kBufferSize);
-  // The header slot stays zero until Finish; a crash leaves no valid magic.
-  uint8_t zero[DDL_HEADER_SIZE] = {};
-  DDL_RETURN_IF_ERROR(out->WriteAt(0, zero, sizeof zero));
+  uint8_t hdr[DDL_HEADER_SIZE] = {};
+  if (o.header_first) {
+    h.base = h.seed() ? Identity() : o.base;
+    h.target = o.target;
+    EncodeHeader(&h, hdr);
+  }
+  // Else the header slot stays zero until Finish; a crash leaves no valid magic.
+  DDL_RETURN_IF_ERROR(out->WriteAt(0, hdr, sizeof hdr));
   return w;
 }
 
@@ -122,8 +127,18 @@ Status DeltaWriter::Append(EncodedRecord&& r) {
 Status DeltaWriter::Finish(const Identity& base, const Identity& target) {
   DDL_RETURN_IF_ERROR(Flush());
   finished_ = true;
-  h_.base = h_.seed() ? Identity() : base;
-  h_.target = target;
+  const Identity b = h_.seed() ? Identity() : base;
+  if (opts_.header_first) {
+    // The header went out first; what was read since must agree with it.
+    if (b != h_.base || target != h_.target)
+      return Corruption(out_->name() + ": the " + (b != h_.base ? "base" : "target") + " read as " +
+                        (b != h_.base ? b : target).ToString() + ", not " +
+                        (b != h_.base ? h_.base : h_.target).ToString() +
+                        " as written in the header: the input changed while being read");
+  } else {
+    h_.base = b;
+    h_.target = target;
+  }
 
   RecordHeader end;
   end.type = DDL_REC_END;
@@ -147,7 +162,7 @@ Status DeltaWriter::Finish(const Identity& base, const Identity& target) {
   }
 
   uint8_t hdr[DDL_HEADER_SIZE];
-  EncodeHeader(&h_, hdr);
+  if (!opts_.header_first) EncodeHeader(&h_, hdr);
   f.record_count = stats_.records;
   f.data_bytes = stats_.data_bytes;
   f.zero_bytes = stats_.zero_bytes;
@@ -163,6 +178,7 @@ Status DeltaWriter::Finish(const Identity& base, const Identity& target) {
   DDL_RETURN_IF_ERROR(out_->WriteAt(pos_, foot, sizeof foot));
   pos_ += sizeof foot;
   stats_.file_size = pos_;
+  if (opts_.header_first) return Status::Ok();
   // The output may have been longer (an existing file opened for writing).
   DDL_ASSIGN_OR_RETURN(uint64_t size, out_->Size());
   if (size != pos_) DDL_RETURN_IF_ERROR(out_->Truncate(pos_));

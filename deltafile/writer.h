@@ -1,10 +1,14 @@
 // writer.h - writes a deltafile.
 //
 // Records go out as they are added (bounded memory: a few records per
-// thread in flight, plus 32 bytes of index per record); the header, whose
-// identities are often known only at the end, is written last at offset 0,
-// so the output must be a seekable File. Compression runs on `threads`
-// worker threads. A DeltaWriter is used from one thread.
+// thread in flight, plus 32 bytes of index per record). By default the
+// header, whose identities are often known only at the end, is written last
+// at offset 0, so the output must be a seekable File. With
+// WriterOptions::header_first the identities are given up front and every
+// byte is written once, strictly front to back (WriteAt at ascending,
+// contiguous offsets; no Size, Truncate or seek back), so the File may be a
+// pipe, a FIFO or a device. Compression runs on `threads` worker threads. A
+// DeltaWriter is used from one thread.
 //
 // Typical use:
 //   auto w = DeltaWriter::Create(file, opts);
@@ -30,6 +34,12 @@ struct WriterOptions {
   int threads = 1;  // compression threads; 0 compresses inline
   bool seed = false;
   uint64_t create_time_ns = 0;  // 0: now
+  // Write the header first, with these identities (base is ignored for a
+  // seed), and everything else front to back; Finish then fails unless it
+  // is given the same identities (the input changed while being read).
+  bool header_first = false;
+  Identity base;
+  Identity target;
 };
 
 struct WriteStats {
@@ -57,7 +67,8 @@ class DeltaWriter {
   Status Append(EncodedRecord&& r);
   // Waits for AddChunk's pending records.
   Status Flush();
-  // Writes END, index, footer, then the header. Does not sync.
+  // Writes END, index, footer, then (unless header_first) the header.
+  // Does not sync.
   Status Finish(const Identity& base, const Identity& target);
 
   const WriteStats& stats() const { return stats_; }

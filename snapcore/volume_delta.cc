@@ -107,14 +107,19 @@ Status WriteVolumeDelta(Env* env, const std::string& dir, const VolumeDeltaOptio
   wo.level = o.level;
   wo.threads = o.threads;
   wo.seed = seed;
+  // Both identities are in the manifest: the header goes first and the
+  // delta is written front to back, so `out` may be a pipe or a device.
+  r->base = seed ? Identity() : (from < 0 ? st.OriginIdentity() : st.snaps[from].identity());
+  r->target = st.snaps[to].identity();
+  wo.header_first = true;
+  wo.base = r->base;
+  wo.target = r->target;
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<DeltaWriter> w, DeltaWriter::Create(out, wo));
   if (seed) {
     DDL_RETURN_IF_ERROR(WriteSeed(env, dir, st, to, w.get(), o));
   } else {
     DDL_RETURN_IF_ERROR(WriteMerged(env, dir, st, from, to, w.get(), o));
   }
-  r->base = seed ? Identity() : (from < 0 ? st.OriginIdentity() : st.snaps[from].identity());
-  r->target = st.snaps[to].identity();
   DDL_RETURN_IF_ERROR(w->Finish(r->base, r->target));
   r->stats = w->stats();
   r->volume_size = st.size;

@@ -34,7 +34,8 @@ struct VolumeDeltaResult {
   uint64_t snapshots_merged = 0;
 };
 
-// Writes the delta to `out` from offset 0; the caller syncs and renames it.
+// Writes the delta to `out` strictly front to back from offset 0 (it may be
+// a pipe or a device); the caller syncs it, and renames it when a file.
 Status WriteVolumeDelta(Env* env, const std::string& dir, const VolumeDeltaOptions& o, File* out,
                         VolumeDeltaResult* r);
 

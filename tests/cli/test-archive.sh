@@ -101,6 +101,48 @@ mkdir tp
 cat tape.tar | "$DDLOOP" restore -f - --apply tp/img -q
 check "the appended chain applies from a pipe" same tp/img d.img
 
+# --- A failed append (a full disk) leaves the archive as it was ----------
+# A tmpfs of 10 MiB holds the first archive (seed, ab) and a filler; appending
+# bc and cd runs out of space part way. The archive must be cut back to its
+# old bytes, so that, with room made, a later append restores in full.
+if [ "$(id -u)" -eq 0 ] && mkdir full && mount -t tmpfs -o size=10M ddloop-test full 2>/dev/null; then
+  trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"' EXIT
+  "$DDLOOP" archive seed.delta ab.delta -f full/tape.tar -q
+  cp full/tape.tar before-append.tar
+  head -c $(( 10 * 1024 * 1024 - $(stat -c %s full/tape.tar) - (2 << 20) )) /dev/zero > full/filler 2>/dev/null
+  expect_exit 3 "an append that runs out of space fails" "$DDLOOP" archive bc.delta cd.delta -f full/tape.tar --append
+  err_has "No space left on device"
+  err_has "as it was before the append"
+  check "the archive is byte-identical to before the failed append" same full/tape.tar before-append.tar
+  rm full/filler
+  expect_exit 0 "with room made, the next append succeeds" "$DDLOOP" archive bc.delta cd.delta -f full/tape.tar --append -q
+  mkdir fa
+  expect_exit 0 "the archive restores in full after the failed append" \
+    "$DDLOOP" restore -f full/tape.tar --apply fa/img -q
+  check "the restored image is the last target" same fa/img d.img
+  umount full
+  trap 'rm -rf "$T"' EXIT
+else
+  echo "skip: not root or no tmpfs: the full-disk append is not tested"
+fi
+
+# --- An append stopped by SIGTERM leaves the archive as it was -----------
+# strace slows every write(2) down, so the signal comes part way through.
+if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
+  "$DDLOOP" archive seed.delta -f sig.tar -q
+  cp sig.tar before-sig.tar
+  strace -f -qq -o /dev/null -e trace=write -e inject=write:delay_enter=200000 \
+    "$DDLOOP" archive ab.delta bc.delta -f sig.tar --append -q &
+  tracer=$!
+  sleep 2
+  kill -TERM $(ps -o pid= --ppid $tracer) 2>/dev/null
+  rc=0; wait $tracer || rc=$?
+  check "the append was stopped by SIGTERM part way (exit $rc)" test "$rc" -eq 143
+  check "the archive is byte-identical to before the stopped append" same sig.tar before-sig.tar
+else
+  echo "skip: strace missing or not permitted: the append stopped by a signal is not tested"
+fi
+
 # --- Damage ------------------------------------------------------------
 # Offset of ab.delta's data in set.tar: where its first 512 bytes are.
 off=$(python3 -c "import sys; a=open('set.tar','rb').read(); d=open('ab.delta','rb').read(); print(a.index(d[:512]))")

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "deltafile/writer.h"
+#include "snapcore/image_diff.h"
 #include "tests/test_util.h"
 
 namespace ddl::test {
@@ -56,6 +57,86 @@ TEST(Writer, AddChunkMatchesTheImageDifferAtAnyThreadCount) {
       EXPECT_TRUE(s.ok()) << s.message();
     }
   }
+}
+
+// A File that is only ever appended to, like a pipe: writing anywhere but at
+// its end, reading, sizing or truncating it fails the test.
+class AppendOnlyFile : public File {
+ public:
+  AppendOnlyFile() : File("pipe") {}
+  Status ReadAt(uint64_t, void*, size_t, size_t*) override { return Fail("ReadAt"); }
+  Status WriteAt(uint64_t off, const void* buf, size_t n) override {
+    if (off != bytes.size()) return Fail("WriteAt at " + std::to_string(off) + " of " + std::to_string(bytes.size()));
+    const uint8_t* p = static_cast<const uint8_t*>(buf);
+    bytes.insert(bytes.end(), p, p + n);
+    return Status::Ok();
+  }
+  Status Sync() override { return Status::Ok(); }
+  Result<uint64_t> Size() override { return Fail("Size"); }
+  Status Truncate(uint64_t) override { return Fail("Truncate"); }
+  Bytes bytes;
+
+ private:
+  Status Fail(const std::string& what) {
+    ADD_FAILURE() << what << " on a stream";
+    return IOError("pipe: " + what + " on a stream");
+  }
+};
+
+// Diffs a -> b with identities known up front (the header first) into a pipe.
+Status DiffIntoPipe(const Bytes& a, const Bytes& b, WriterOptions w, const Identity& base, const Identity& target,
+                    AppendOnlyFile* pipe) {
+  MemEnv env;
+  env.Put("old", a);
+  env.Put("new", b);
+  auto of = env.Open("old", OpenMode::kRead);
+  auto nf = env.Open("new", OpenMode::kRead);
+  ImageDiffOptions o;
+  o.writer = w;
+  o.writer.header_first = true;
+  o.writer.base = base;
+  o.writer.target = target;
+  ImageDiffResult r;
+  return CreateDeltaFromImages(of->get(), nf->get(), pipe, o, &r);
+}
+
+TEST(Writer, HeaderFirstWritesTheSameBytesFrontToBack) {
+  Bytes a(2 * 1024 * 1024, 0);
+  Put(&a, 0, TextBytes(1 << 20, 11));
+  Bytes b = a;
+  Put(&b, 4096 * 7, RandomBytes(300000, 12));
+  Put(&b, 1 << 20, Bytes(200000, 0));
+  WriterOptions w;
+  w.create_time_ns = 1700000000ull * 1000000000ull;
+  const Bytes expect = MakeDelta(&a, b, w);
+  Header h;
+  ASSERT_TRUE(DecodeHeader(expect.data(), &h).ok());
+  for (int threads : {0, 2}) {
+    w.threads = threads;
+    AppendOnlyFile pipe;
+    Status s = DiffIntoPipe(a, b, w, h.base, h.target, &pipe);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_TRUE(pipe.bytes == expect) << "threads " << threads;
+    s = StreamReadAll(pipe.bytes);
+    EXPECT_TRUE(s.ok()) << s.message();
+  }
+}
+
+TEST(Writer, HeaderFirstFailsWhenTheInputDisagreesWithTheHeader) {
+  Bytes a = TextBytes(1 << 20, 21), b = a;
+  Put(&b, 8192, RandomBytes(4096, 22));
+  WriterOptions w;
+  w.create_time_ns = 1700000000ull * 1000000000ull;
+  Header h;
+  const Bytes good = MakeDelta(&a, b, w);
+  ASSERT_TRUE(DecodeHeader(good.data(), &h).ok());
+  Identity wrong = h.target;
+  wrong.fingerprint.lane[0] ^= 1;  // as if the image changed after it was fingerprinted
+  AppendOnlyFile pipe;
+  Status s = DiffIntoPipe(a, b, w, h.base, wrong, &pipe);
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.message();
+  EXPECT_NE(s.message().find("changed while being read"), std::string::npos) << s.message();
+  EXPECT_FALSE(StreamReadAll(pipe.bytes).ok());  // what went out is never a valid delta
 }
 
 TEST(Writer, RejectsImpossibleOptions) {

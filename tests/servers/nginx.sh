@@ -66,7 +66,7 @@ http {
       autoindex_format json;
     }
     location / {
-      dav_methods PUT DELETE MKCOL;
+      dav_methods PUT DELETE MKCOL COPY MOVE;
       create_full_put_path on;
       dav_access user:rw group:r all:r;
       autoindex on;

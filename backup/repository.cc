@@ -527,7 +527,10 @@ Status PullDeltas(Transport* t, const std::string& dir, const std::string& after
   Env* env = Env::Posix();
   DDL_ASSIGN_OR_RETURN(Listing listing, ListDeltas(t));
   std::vector<CatalogEntry> want = std::move(listing.entries);
-  if (!env->Exists(dir)) DDL_RETURN_IF_ERROR(env->MakeDir(dir));  // once the repository answered
+  if (!env->Exists(dir)) {  // once the repository answered
+    Status made = env->MakeDir(dir);
+    if (!made.ok() && !env->Exists(dir)) return made;  // (a concurrent pull may have made it)
+  }
   if (!after.empty()) {
     DDL_ASSIGN_OR_RETURN(want, After(want, after, t->Describe("")));
   }

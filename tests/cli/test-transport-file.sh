@@ -111,11 +111,12 @@ mkdir planted2
 ln -s "$T/victim2" "planted2/.c0.delta.$csum.part"
 rc=0; "$DDLOOP" pull -q "$REPO" planted2 2>/dev/null || rc=$?
 check "a planted link to a file larger than the delta: target untouched" same victim2 victim2.orig
+echo precious > victim3
 mkdir -p repo2/deltas
 rc=0; bash -c 'ln -s "$1" "$2/.c0.delta.$3.tmp.$$"; ln -s "$1" "$2/.c0.delta.$3.tmp"; exec "$4" push -q c0.delta "file://$5"' \
-  _ "$T/victim" "$T/repo2/deltas" "$csum" "$DDLOOP" "$T/repo2" 2>planted3.err || rc=$?
+  _ "$T/victim3" "$T/repo2/deltas" "$csum" "$DDLOOP" "$T/repo2" 2>planted3.err || rc=$?
 check "push past links planted at the transport's temporary names exits 0 ($rc: $(cat planted3.err))" [ "$rc" = 0 ]
-check "... leaves the target untouched" [ "$(cat victim)" = precious ]
+check "... leaves the target untouched" [ "$(cat victim3)" = precious ]
 check "... and stores the delta" same "repo2/deltas/c0.delta.$csum" c0.delta
 
 # Clashes and mistakes.

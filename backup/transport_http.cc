@@ -93,7 +93,9 @@ class HttpTransport : public Transport {
     const size_t slash = key.rfind('/');
     const std::string dir = slash == std::string::npos ? "" : key.substr(0, slash + 1);
     const std::string tmp = dir + "." + key.substr(dir.size()) + "." + RandomHex() + ".tmp";
-    DDL_RETURN_IF_ERROR(PutSmall(Request("PUT", tmp), data, retries_));
+    HttpRequest put_tmp = Request("PUT", tmp);
+    put_tmp.what = Describe(key);  // messages name what is being created
+    DDL_RETURN_IF_ERROR(PutSmall(put_tmp, data, retries_));
     HttpRequest mv = Request("MOVE", tmp);
     mv.headers.push_back("Destination: " + base_ + "/" + UrlEncode(key, true));
     mv.headers.push_back("Overwrite: F");

@@ -180,7 +180,7 @@ class S3Transport : public Transport {
       if (more.empty() || more[0] != "true" || next.empty()) break;
       token = next[0];
       if (!tokens.insert(token).second)
-        return RemoteError(what + ": the server repeats a continuation token (page " + std::to_string(page + 2) +
+        return RemoteError(what + ": the server repeats a continuation token (after page " + std::to_string(page + 1) +
                            "); its listing would never end");
     }
     return names;

@@ -90,6 +90,13 @@ expect_exit 4 "an oversized catalog entry" "$DDLOOP" ls "$REPO"
 err_has "unexpectedly large"
 cp entry.orig repo/catalog/c2.delta.entry
 
+# A repository written before the marker existed is still read.
+check "the first push wrote the marker" [ "$(cat repo/ddloop-repository)" = "ddloop-repository 1" ]
+mv repo/ddloop-repository marker.orig
+check "a repository without the marker but with entries is listed" \
+  [ "$(jget <("$DDLOOP" ls --json "$REPO") "len(j)")" = 5 ]
+mv marker.orig repo/ddloop-repository
+
 # A directory that is no repository is not an empty one.
 mkdir notrepo
 expect_exit 3 "ls of a directory that is no repository" "$DDLOOP" ls "file://$T/notrepo"

@@ -89,6 +89,30 @@ prompt 8 15 "--timeout 2: a server that stops sending" "$DDLOOP" ls --retries 0 
 err_has "$HURL/repo"
 hostile_stop
 
+# A WebDAV server without MOVE: catalog entries go by If-None-Match.
+hostile_start webdav-no-move
+expect_exit 0 "push to a server without MOVE" "$DDLOOP" push -q --retries 0 c0.delta "$HURL/repo"
+check "... it tried MOVE, then PUT with If-None-Match" grep -q "^MOVE /repo/catalog/.c0.delta.entry" "$T/port.log"
+mkdir nmpull
+expect_exit 0 "pull from it" "$DDLOOP" pull -q --retries 0 "$HURL/repo" nmpull
+check "... gives the delta" same nmpull/c0.delta c0.delta
+check "no temporary object is left" [ -z "$(curl -s "$HURL/repo/catalog/" | grep '"\.')" ]
+# Two different deltas under one name at once, 10 times: one wins.
+mkdir nm1 nm2 && cp c0.delta nm1/x.delta
+truncate -s 1M nm.img && head -c 300000 /dev/urandom | dd of=nm.img conv=notrunc status=none
+"$DDLOOP" create nm.img -o nm2/x.delta -q
+good=0
+for k in $(seq 10); do
+  r1=0 r2=0
+  "$DDLOOP" push -q --retries 0 nm1/x.delta "$HURL/race$k" 2>nm1.err & p1=$!
+  "$DDLOOP" push -q --retries 0 nm2/x.delta "$HURL/race$k" 2>nm2.err & p2=$!
+  wait $p1 || r1=$?
+  wait $p2 || r2=$?
+  [ $((r1 == 0)) != $((r2 == 0)) ] && grep -q "different delta of the same name" nm1.err nm2.err && good=$((good + 1))
+done
+check "without MOVE, two pushes of different deltas under one name: one winner in $good of 10" [ "$good" = 10 ]
+hostile_stop
+
 # A link planted at the S3 upload state (a multipart upload that fails at
 # its second part leaves one) must not be written through.
 big_delta big.delta 40

@@ -22,6 +22,10 @@ with --endpoint http://127.0.0.1:PORT):
                     slowly)
   stall             every request gets a 200 with Content-Length 1000, then
                     nothing
+  webdav-no-move    a small in-memory HTTP store under /repo: PUT (with
+                    If-None-Match: * honoured), GET, HEAD, DELETE, JSON
+                    listings of directories; MOVE is refused (405), so
+                    ddloop takes its If-None-Match fallback
   s3-multipart-fail a small in-memory S3: simple PUT/GET/HEAD of objects
                     under 1 MiB (If-None-Match honoured), multipart uploads
                     whose part 1 succeeds and every later part is refused (403)
@@ -37,7 +41,7 @@ import time
 MODE = sys.argv[1]
 PORTFILE = sys.argv[2]
 ENTRY = open(sys.argv[3], "rb").read() if len(sys.argv) > 3 else b""
-LOCK = threading.Lock()
+LOCK = threading.RLock()
 OBJECTS = {}  # s3-multipart-fail: path -> bytes
 
 
@@ -80,17 +84,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def body(self):
-        """Reads the request body; keeps its first MiB."""
+        """Reads the request body; keeps its first 64 MiB."""
         left = int(self.headers.get("Content-Length") or 0)
-        data = b""
+        parts, kept = [], 0
         while left > 0:
             piece = self.rfile.read(min(1 << 20, left))
             if not piece:
                 break
             left -= len(piece)
-            if len(data) < (1 << 20):
-                data += piece
-        return data
+            if kept < (64 << 20):
+                parts.append(piece)
+                kept += len(piece)
+        return b"".join(parts)
 
     def no_such_key(self):
         self.reply(404, b"<Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>",
@@ -152,6 +157,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        b'</ListBucketResult>')
                 return self.reply(200, xml, "application/xml")
             return self.no_such_key()
+        if MODE == "webdav-no-move":
+            key = path.split("?", 1)[0]
+            if self.command == "PUT":
+                data = self.body()
+                with LOCK:
+                    if self.headers.get("If-None-Match") == "*" and key in OBJECTS:
+                        return self.reply(412)
+                    OBJECTS[key] = data
+                return self.reply(201)
+            if self.command in ("GET", "HEAD") and key.endswith("/"):
+                with LOCK:
+                    names = sorted({k[len(key):] for k in OBJECTS
+                                    if k.startswith(key) and "/" not in k[len(key):]})
+                if not names:
+                    return self.reply(404)
+                body = "[" + ",".join('{ "name":"%s", "type":"file" }' % n for n in names) + "]"
+                return self.reply(200, body.encode(), "application/json")
+            if self.command in ("GET", "HEAD"):
+                with LOCK:
+                    data = OBJECTS.get(key)
+                return self.reply(404) if data is None else self.reply(200, data)
+            if self.command == "DELETE":
+                with LOCK:
+                    OBJECTS.pop(key, None)
+                return self.reply(204)
+            return self.reply(405)
         if MODE == "s3-multipart-fail":
             key = path.split("?", 1)[0]
             query = path.split("?", 1)[1] if "?" in path else ""

@@ -22,7 +22,8 @@ struct Ctx {
   HttpResponse* resp;
   CURL* curl;
   uint64_t sent = 0;  // position in the request body
-  Status local;       // a local read/write failure inside a callback
+  Status local;       // a local read/write failure or a bound hit inside a callback
+  bool error_body_cut = false;  // stopped reading a non-2xx body at kMaxErrorBody
 };
 
 size_t ReadBody(char* buf, size_t size, size_t n, void* p) {
@@ -58,9 +59,15 @@ size_t WriteBody(char* data, size_t size, size_t n, void* p) {
   const size_t len = size * n;
   long code = 0;
   curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
-  if (c->r->dst && code >= 200 && code < 300) {
+  const bool good = code >= 200 && code < 300;
+  if (c->r->dst && good) {
     // A server that ignores Range sends everything (200): write from 0.
     const uint64_t base = (code == 200 && !c->r->range.empty()) ? 0 : c->r->dst_off;
+    if (base + c->resp->received + len > c->r->dst_limit) {
+      c->local = Corruption(c->r->what + ": the server sends more than the " + std::to_string(c->r->dst_limit) +
+                            " bytes expected; cut off");
+      return 0;
+    }
     Status s = c->r->dst->WriteAt(base + c->resp->received, data, len);
     if (!s.ok()) {
       c->local = s;
@@ -69,7 +76,23 @@ size_t WriteBody(char* data, size_t size, size_t n, void* p) {
     c->resp->received += len;
     return len;
   }
-  if (c->resp->body.size() < (1u << 20)) c->resp->body.append(data, len);
+  if (good) {
+    if (c->resp->body.size() + len > c->r->max_body) {
+      c->local = Status(c->r->too_large, c->r->what + ": the answer is larger than " +
+                                             std::to_string(c->r->max_body) + " bytes; cut off");
+      return 0;
+    }
+    c->resp->body.append(data, len);
+    return len;
+  }
+  // An error answer: its first few KiB say what is wrong; the rest, which
+  // may never end, is not read.
+  const size_t room = kMaxErrorBody - std::min(kMaxErrorBody, c->resp->body.size());
+  c->resp->body.append(data, std::min(room, len));
+  if (len > room) {
+    c->error_body_cut = true;
+    return 0;
+  }
   return len;
 }
 
@@ -136,9 +159,10 @@ Status CurlSession::Once(const HttpRequest& r, HttpResponse* resp, bool* retryab
   curl_easy_setopt(curl, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);  // a stalled transfer
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+  const long stall = std::max(1, r.stall_seconds);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, std::min(15L, stall));
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);  // a stalled transfer: no byte for `stall` s
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall);
   curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);
   curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
@@ -149,6 +173,10 @@ Status CurlSession::Once(const HttpRequest& r, HttpResponse* resp, bool* retryab
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, XferInfo);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &c);
   if (!r.userpwd.empty()) curl_easy_setopt(curl, CURLOPT_USERPWD, r.userpwd.c_str());
+  if (r.netrc || !r.netrc_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
+    if (!r.netrc_file.empty()) curl_easy_setopt(curl, CURLOPT_NETRC_FILE, r.netrc_file.c_str());
+  }
   if (!r.aws_sigv4.empty()) curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, r.aws_sigv4.c_str());
   if (!r.range.empty()) curl_easy_setopt(curl, CURLOPT_RANGE, r.range.c_str());
   if (r.net && r.net->limit_rate) {
@@ -182,6 +210,7 @@ Status CurlSession::Once(const HttpRequest& r, HttpResponse* resp, bool* retryab
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->code);
   resp->sent = c.sent;
   if (!c.local.ok()) return c.local;
+  if (e == CURLE_WRITE_ERROR && c.error_body_cut) return Status::Ok();  // the answer's status is known
   if (e != CURLE_OK) {
     *retryable = RetryableCurl(e);
     std::string detail = err[0] ? err : curl_easy_strerror(e);
@@ -227,6 +256,8 @@ Result<uint64_t> HeadSize(HttpRequest r, int retries) {
 
 Result<std::string> GetSmall(HttpRequest r, int retries) {
   r.method = "GET";
+  r.max_body = kMaxSmallObject;
+  r.too_large = Code::kCorruption;
   HttpResponse resp;
   DDL_RETURN_IF_ERROR(CallWithRetries(r, &resp, retries));
   if (resp.code != 200) return HttpError(r.what, resp);
@@ -267,7 +298,8 @@ Status PutWithRetries(HttpRequest r, File* src, uint64_t off, uint64_t len, cons
   });
 }
 
-Status GetResumable(HttpRequest r, File* dst, uint64_t have, const NetOptions& o, TransferStats* st) {
+Status GetResumable(HttpRequest r, File* dst, uint64_t have, uint64_t size, const NetOptions& o,
+                    TransferStats* st) {
   CurlSession session;
   HttpResponse resp;
   st->resumed_from = have;
@@ -275,6 +307,7 @@ Status GetResumable(HttpRequest r, File* dst, uint64_t have, const NetOptions& o
   NetOptions net = o;
   if (o.progress) net.progress = [&](uint64_t b) { o.progress(at - st->resumed_from + b); };
   r.dst = dst;
+  r.dst_limit = size;
   r.net = &net;
   return WithRetries(o, [&](int, bool* retryable) {
     r.dst_off = at;

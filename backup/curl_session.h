@@ -30,13 +30,25 @@ struct HttpRequest {
   File* src = nullptr;
   uint64_t src_off = 0, src_len = 0;
   // Response body: to `dst` at dst_off onwards when the status is 2xx (at 0
-  // when a range was asked but the answer is a whole 200), else (and when
-  // dst is null) up to 1 MiB into HttpResponse::body.
+  // when a range was asked but the answer is a whole 200), never past
+  // dst_limit (a longer answer is cut off: kCorruption); else into
+  // HttpResponse::body, at most max_body bytes of a 2xx answer (a longer
+  // one is cut off: an error of code too_large) and the first
+  // kMaxErrorBody bytes of any other (the rest is not read).
   File* dst = nullptr;
   uint64_t dst_off = 0;
+  uint64_t dst_limit = UINT64_MAX;
+  size_t max_body = 1 << 20;
+  Code too_large = Code::kRemote;
   std::string range;  // "N-": bytes from N on
   const NetOptions* net = nullptr;
+  int stall_seconds = 60;   // fails when no byte moves for this long (and the connect timeout)
+  bool netrc = false;       // credentials from ~/.netrc, or from netrc_file
+  std::string netrc_file;
 };
+
+// What is kept of the body of a non-2xx answer.
+constexpr size_t kMaxErrorBody = 4096;
 
 struct HttpResponse {
   long code = 0;
@@ -90,9 +102,12 @@ Status PutWithRetries(HttpRequest r, File* src, uint64_t off, uint64_t len, cons
 
 // GETs `r` into dst after its first `have` bytes (Range: have-), and on a
 // retry after a cut-off connection asks only for what is still missing.
-// A server that answers 200 instead of 206 makes a fresh copy from 0. On
-// success dst holds exactly the object. Fills st.
-Status GetResumable(HttpRequest r, File* dst, uint64_t have, const NetOptions& o, TransferStats* st);
+// A server that answers 200 instead of 206 makes a fresh copy from 0. The
+// object is `size` bytes: an answer running past it is cut off there
+// (kCorruption, not retried). On success dst holds exactly the object.
+// Fills st.
+Status GetResumable(HttpRequest r, File* dst, uint64_t have, uint64_t size, const NetOptions& o,
+                    TransferStats* st);
 
 // The standard message for a non-2xx answer: "WHAT: HTTP 403 Forbidden"
 // plus S3's <Code> and <Message> when the body has them. 404 gives

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "backup/part_file.h"
 #include "deltafile/hash.h"
 #include "deltafile/reader.h"
 #include "deltafile/verify.h"
@@ -17,6 +18,8 @@ namespace ddl {
 namespace {
 
 constexpr const char kMagic[] = "ddloop-catalog 1";
+constexpr const char kMarkerKey[] = "ddloop-repository";
+constexpr const char kMarkerText[] = "ddloop-repository 1\n";
 
 std::string EntryKey(const std::string& name) { return "catalog/" + name + ".entry"; }
 
@@ -153,17 +156,35 @@ Status PushOne(Transport* t, const std::string& path, const NetOptions& net, Fil
   } else {
     r->stats.resumed_from = e.size;  // stored by an earlier run that stopped before its entry
   }
-  DDL_RETURN_IF_ERROR(t->WriteSmall(EntryKey(e.name), e.Encode()));
+  Status made = t->CreateSmall(EntryKey(e.name), e.Encode());
+  if (made.code() == Code::kExists) {  // another push got there first
+    Result<std::string> now = t->ReadSmall(EntryKey(e.name));
+    CatalogEntry o;
+    if (now.ok() && CatalogEntry::Decode(*now, t->Describe(EntryKey(e.name)), &o).ok() &&
+        o.checksum == e.checksum && o.size == e.size) {
+      r->status = "transferred";  // the same delta, pushed twice at once
+      return Status::Ok();
+    }
+    t->Remove(e.object);  // ours, now referenced by nothing
+    return InvalidArgument(path + ": " + t->Describe(EntryKey(e.name)) +
+                           " is a different delta of the same name, pushed meanwhile by another writer"
+                           " (ddloop rm it first)");
+  }
+  DDL_RETURN_IF_ERROR(made);
   r->status = "transferred";
   return Status::Ok();
 }
 
-// --- pull ---
-
-Status Discard(Env* env, const std::string& part, const Status& why) {
-  env->Remove(part);
-  return why;
+// The marker of an existing repository, written once.
+Status EnsureMarker(Transport* t) {
+  Result<std::string> m = t->ReadSmall(kMarkerKey);
+  if (m.ok()) return Status::Ok();
+  if (m.status().code() != Code::kNotFound) return m.status();
+  Status s = t->CreateSmall(kMarkerKey, kMarkerText);
+  return s.code() == Code::kExists ? Status::Ok() : s;
 }
+
+// --- pull ---
 
 // The file a download writes into: hashes the bytes as they arrive front
 // to back (the catalog checksum without a second pass) and starts their
@@ -242,31 +263,46 @@ Status PullOne(Transport* t, const std::string& dir, const CatalogEntry& e, cons
   const std::string url = t->Describe(e.object);
   DDL_RETURN_IF_ERROR(CheckName(e.name, t->Describe(EntryKey(e.name))));
   const std::string final_path = dir + "/" + e.name;
-  if (env->Exists(final_path)) {
+  // Ok and *there when DIR/NAME already is this delta.
+  auto present = [&](bool* there) -> Status {
+    *there = false;
+    if (!env->Exists(final_path)) return Status::Ok();
     DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(final_path, OpenMode::kRead));
     DDL_ASSIGN_OR_RETURN(uint64_t size, f->Size());
     if (size == e.size) {
       DDL_ASSIGN_OR_RETURN(std::string csum, FileChecksum(f.get(), size));
       if (csum == e.checksum) {
         r->status = "skipped";
+        *there = true;
         return Status::Ok();
       }
     }
     return InvalidArgument(final_path + ": exists and is not " + url + " (move it away to pull)");
-  }
-  const std::string part = dir + "/." + e.name + "." + e.checksum.substr(6) + ".part";
-  const bool resuming = env->Exists(part);
-  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(part, resuming ? OpenMode::kReadWrite : OpenMode::kCreate));
+  };
+  bool there = false;
+  DDL_RETURN_IF_ERROR(present(&there));
+  if (there) return Status::Ok();
+  const std::string part_name = dir + "/." + e.name + "." + e.checksum.substr(6) + ".part";
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<PartFile> part, PartFile::Acquire(final_path, part_name));
+  auto discard = [&](const Status& why) {
+    part->Discard();
+    return why;
+  };
+  // A concurrent pull may have finished it meanwhile.
+  Status again = present(&there);
+  if (!again.ok() || there) return discard(again);
+  File* f = part->file();
   DDL_ASSIGN_OR_RETURN(uint64_t have, f->Size());
   if (have > e.size) {
     DDL_RETURN_IF_ERROR(f->Truncate(0));
     have = 0;
   }
-  DownloadSink sink(f.get(), have);
+  DownloadSink sink(f, have);
   DDL_RETURN_IF_ERROR(sink.HashPrefix());
   if (have < e.size || e.size == 0) {
-    Status got_it = t->Download(e.object, &sink, have, net, &r->stats);
+    Status got_it = t->Download(e.object, e.size, &sink, have, net, &r->stats);
     Status kept = sink.Flush();  // what arrived stays for the next resume
+    if (got_it.code() == Code::kCorruption) return discard(Status(got_it.code(), got_it.message() + "; the download was discarded"));
     DDL_RETURN_IF_ERROR(got_it);
     DDL_RETURN_IF_ERROR(kept);
   } else {
@@ -274,27 +310,24 @@ Status PullOne(Transport* t, const std::string& dir, const CatalogEntry& e, cons
   }
   DDL_ASSIGN_OR_RETURN(uint64_t got, f->Size());
   if (got != e.size)
-    return Discard(env, part, Corruption(url + ": is " + std::to_string(got) + " bytes, the catalog says " +
-                                         std::to_string(e.size) + "; the download was discarded"));
+    return discard(Corruption(url + ": is " + std::to_string(got) + " bytes, the catalog says " +
+                              std::to_string(e.size) + "; the download was discarded"));
   std::string csum;
   if (!sink.Checksum(got, &csum)) {
-    DDL_ASSIGN_OR_RETURN(csum, FileChecksum(f.get(), got));
+    DDL_ASSIGN_OR_RETURN(csum, FileChecksum(f, got));
   }
   if (csum != e.checksum)
-    return Discard(env, part, Corruption(url + ": checksum " + csum + " does not match the catalog's " + e.checksum +
-                                         "; the download was discarded"));
+    return discard(Corruption(url + ": checksum " + csum + " does not match the catalog's " + e.checksum +
+                              "; the download was discarded"));
   VerifyOptions vo;
   VerifyReport rep;
-  Status v = VerifyDelta(f.get(), vo, &rep);
-  if (!v.ok()) return Discard(env, part, Status(v.code(), url + ": " + v.message() + "; the download was discarded"));
+  Status v = VerifyDelta(f, vo, &rep);
+  if (!v.ok()) return discard(Status(v.code(), url + ": " + v.message() + "; the download was discarded"));
   CatalogEntry mine = EntryFor(e.name, rep.header, got, csum);
   if (mine.target_snapshot != e.target_snapshot || mine.target_fingerprint != e.target_fingerprint ||
       mine.base_fingerprint != e.base_fingerprint || mine.volume_uuid != e.volume_uuid)
-    return Discard(env, part, Corruption(url + ": its header does not match its catalog entry; the download was discarded"));
-  DDL_RETURN_IF_ERROR(f->Sync());
-  f.reset();
-  DDL_RETURN_IF_ERROR(env->Rename(part, final_path));
-  DDL_RETURN_IF_ERROR(env->SyncDirOf(final_path));
+    return discard(Corruption(url + ": its header does not match its catalog entry; the download was discarded"));
+  DDL_RETURN_IF_ERROR(part->Commit(final_path));
   r->status = "transferred";
   return Status::Ok();
 }
@@ -419,6 +452,7 @@ Status PushDeltas(Transport* t, const std::vector<std::string>& files, const Rep
     Result<uint64_t> size = (*f)->Size();
     if (size.ok()) total += *size;
   }
+  DDL_RETURN_IF_ERROR(EnsureMarker(t));
   ProgressSum sum(o, files.size(), total);
   ForEach(files.size(), o.jobs, [&](size_t i) {
     FileResult& r = (*out)[i];
@@ -428,20 +462,47 @@ Status PushDeltas(Transport* t, const std::vector<std::string>& files, const Rep
   return FirstError(*out);
 }
 
-Result<std::vector<CatalogEntry>> ListDeltas(Transport* t) {
-  DDL_ASSIGN_OR_RETURN(std::vector<std::string> names, t->List("catalog"));
-  std::sort(names.begin(), names.end());
-  std::vector<CatalogEntry> all;
+Result<Listing> ListDeltas(Transport* t) {
+  Result<std::vector<std::string>> listed = t->List("catalog");
+  if (!listed.ok() && listed.status().code() != Code::kNotFound) return listed.status();
+  std::vector<std::string> names;
   const std::string suffix = ".entry";
+  if (listed.ok())
+    for (const std::string& n : *listed)
+      if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
+        names.push_back(n);
+  std::sort(names.begin(), names.end());
+  if (names.empty()) {  // an empty repository, or none at all?
+    Result<std::string> m = t->ReadSmall(kMarkerKey);
+    if (!m.ok() && m.status().code() == Code::kNotFound)
+      return Status(Code::kNotFound, t->Describe("") + ": not a ddloop repository (no " + kMarkerKey +
+                                         " and no catalog entries); check the URL");
+    if (!m.ok()) return m.status();
+  }
+  std::vector<CatalogEntry> all;
+  Status first_bad;
+  size_t bad = 0;
   for (const std::string& n : names) {
-    if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    const std::string what = t->Describe("catalog/" + n);
     Result<std::string> text = t->ReadSmall("catalog/" + n);
     if (!text.ok() && text.status().code() == Code::kNotFound) continue;  // removed meanwhile
-    if (!text.ok()) return text.status();
+    Status s = text.status();
+    if (!text.ok() && s.code() != Code::kCorruption) return s;
     CatalogEntry e;
-    DDL_RETURN_IF_ERROR(CatalogEntry::Decode(*text, t->Describe("catalog/" + n), &e));
+    if (s.ok()) s = CatalogEntry::Decode(*text, what, &e);
+    if (s.ok() && e.name + suffix != n) s = Corruption(what + ": names the delta '" + e.name.substr(0, 80) + "'");
+    if (s.ok()) s = CheckName(e.name, what);
+    if (!s.ok()) {
+      if (bad++ == 0) first_bad = Status(Code::kCorruption, s.message());
+      continue;
+    }
     all.push_back(e);
   }
+  Listing listing;
+  if (bad > 0)
+    listing.skipped = Status(Code::kCorruption, first_bad.message() + "; skipped" +
+                                                  (bad > 1 ? " with " + std::to_string(bad - 1) + " more unreadable entries" : "") +
+                                                  ", " + std::to_string(all.size()) + " listed");
   // Chain order: roots (nothing in the repository is their base) first,
   // each followed depth-first by what chains after it.
   std::vector<CatalogEntry> out;
@@ -457,14 +518,19 @@ Result<std::vector<CatalogEntry>> ListDeltas(Transport* t) {
     if (root) walk(e);
   }
   for (const CatalogEntry& e : all) walk(e);  // cycles
-  return out;
+  listing.entries = std::move(out);
+  return listing;
 }
 
 Status PullDeltas(Transport* t, const std::string& dir, const std::string& after, const RepoOptions& o,
                   std::vector<FileResult>* out) {
   Env* env = Env::Posix();
-  DDL_ASSIGN_OR_RETURN(std::vector<CatalogEntry> want, ListDeltas(t));
-  if (!env->Exists(dir)) DDL_RETURN_IF_ERROR(env->MakeDir(dir));  // once the repository answered
+  DDL_ASSIGN_OR_RETURN(Listing listing, ListDeltas(t));
+  std::vector<CatalogEntry> want = std::move(listing.entries);
+  if (!env->Exists(dir)) {  // once the repository answered
+    Status made = env->MakeDir(dir);
+    if (!made.ok() && !env->Exists(dir)) return made;  // (a concurrent pull may have made it)
+  }
   if (!after.empty()) {
     DDL_ASSIGN_OR_RETURN(want, After(want, after, t->Describe("")));
   }
@@ -477,7 +543,8 @@ Status PullDeltas(Transport* t, const std::string& dir, const std::string& after
     r.error = PullOne(t, dir, want[i], sum.For(i), &r);
     if (!r.error.ok()) r.status = "failed";
   });
-  return FirstError(*out);
+  DDL_RETURN_IF_ERROR(FirstError(*out));
+  return listing.skipped;
 }
 
 Status RemoveDeltas(Transport* t, const std::vector<std::string>& names) {

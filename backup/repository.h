@@ -2,15 +2,24 @@
 // pull, list and remove on top of a Transport (transport.h).
 //
 // Layout under the repository URL (ddloop-push(8), REPOSITORY LAYOUT):
+//   ddloop-repository      the marker, written by the first push: a
+//                          repository with no deltas still exists
 //   deltas/NAME.CSUM       the deltafile NAME, CSUM = its xxh64 in hex
 //   catalog/NAME.entry     one small text object per delta (CatalogEntry)
-// A push uploads the deltafile first and writes its entry last, so a delta
-// is listed only once all of it is stored; an entry is never rewritten in
-// place by a push (a different delta under the same NAME is refused), so
-// two writers never read-modify-write a shared object, and readers see an
-// entry, complete, or nothing. A pull downloads into DIR/.NAME.CSUM.part
-// (resumed with Range), checks the size and the xxh64 against the entry,
-// fully verifies the deltafile, and only then renames it to DIR/NAME.
+// A push uploads the deltafile first and creates its entry last, so a delta
+// is listed only once all of it is stored. The entry is created with
+// Transport::CreateSmall, which fails when the name is taken: of two pushes
+// of different deltas under one NAME exactly one wins, the other is told
+// (and removes the object it uploaded). Readers see an entry, complete, or
+// nothing. A pull downloads into a PartFile (part_file.h: DIR/.NAME.CSUM.part,
+// locked, resumed with Range), never past the entry's size, checks the size
+// and the xxh64 against the entry, fully verifies the deltafile, and only
+// then renames it to DIR/NAME.
+//
+// A URL with neither the marker nor any catalog entry is not a repository
+// (kNotFound), so a mistyped path is not mistaken for an empty one. A
+// catalog entry that cannot be read is reported and skipped: the rest is
+// listed or pulled, and the run fails with kCorruption.
 //
 // The functions are not thread-safe with respect to one result vector but
 // run their own transfers in parallel (RepoOptions::jobs).
@@ -65,13 +74,21 @@ Status PushDeltas(Transport* t, const std::vector<std::string>& files, const Rep
 // Pulls into `dir` every delta missing there, or with `after` (a name, a
 // target snapshot UUID, a target fingerprint or its prefix of 8+ hex
 // digits, or a local deltafile) only the deltas that chain after that
-// identity. One FileResult per selected delta, in chain order.
+// identity. One FileResult per selected delta, in chain order. Returns the
+// first failure, else Listing::skipped.
 Status PullDeltas(Transport* t, const std::string& dir, const std::string& after, const RepoOptions& o,
                   std::vector<FileResult>* out);
 
-// Every delta in the repository, in chain order (seeds first, each
-// followed by what chains after it; ties by name).
-Result<std::vector<CatalogEntry>> ListDeltas(Transport* t);
+struct Listing {
+  std::vector<CatalogEntry> entries;  // in chain order
+  // Not Ok when some entries were unreadable and skipped: kCorruption
+  // naming the first and counting the others.
+  Status skipped;
+};
+
+// Every readable delta in the repository, in chain order (seeds first,
+// each followed by what chains after it; ties by name).
+Result<Listing> ListDeltas(Transport* t);
 
 // Removes deltas by name: the entry first (so it disappears at once), then
 // the deltafile. kNotFound names the first missing one.

@@ -1,6 +1,10 @@
 // transport_file.cc - file:///dir: the repository is a local directory
 // (or a mounted network filesystem). Objects are written to a temporary
 // name, synced and renamed, so a reader sees all of an object or none.
+// Temporary names are CreateTempFile's (".NAME.<16 random hex>.tmp",
+// O_EXCL|O_NOFOLLOW), so nothing planted at a guessable name is followed.
+// CreateSmall link()s its synced temp file to the name: EEXIST means
+// another writer has it (kExists), atomically, on any POSIX file system.
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -64,7 +68,26 @@ class FileTransport : public Transport {
 
   Result<std::string> ReadSmall(const std::string& key) override {
     if (!env_->Exists(Path(key))) return Status(Code::kNotFound, Describe(key) + ": no such object");
-    return ReadSmallFile(env_, Path(key));
+    return ReadSmallFile(env_, Path(key), kMaxSmallObject);
+  }
+
+  Status CreateSmall(const std::string& key, const std::string& data) override {
+    const std::string path = Path(key);
+    DDL_RETURN_IF_ERROR(MakeDirs(DirOf(path)));
+    std::string tmp;
+    Status s;
+    {
+      DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, CreateTempFile(env_, path, &tmp));
+      s = f->WriteAt(0, data.data(), data.size());
+      if (s.ok()) s = f->Sync();
+    }
+    if (s.ok() && link(tmp.c_str(), path.c_str()) != 0) {
+      s = errno == EEXIST ? Status(Code::kExists, Describe(key) + ": exists already")
+                          : IOError(Describe(key) + ": cannot create: " + std::strerror(errno));
+    }
+    env_->Remove(tmp);
+    if (!s.ok()) return s;
+    return env_->SyncDirOf(path);
   }
 
   Status WriteSmall(const std::string& key, const std::string& data) override {
@@ -76,9 +99,8 @@ class FileTransport : public Transport {
                 TransferStats* st) override {
     const std::string path = Path(key);
     DDL_RETURN_IF_ERROR(MakeDirs(DirOf(path)));
-    const std::string tmp = DirOf(path) + "/." + path.substr(path.rfind('/') + 1) + ".tmp." +
-                            std::to_string(getpid());
-    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> out, env_->Open(tmp, OpenMode::kCreate));
+    std::string tmp;
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> out, CreateTempFile(env_, path, &tmp));
     Status s = Copy(src, 0, out.get(), 0, size, o, &st->bytes_transferred);
     if (s.ok()) s = out->Sync();
     out.reset();
@@ -88,12 +110,15 @@ class FileTransport : public Transport {
     return s;
   }
 
-  Status Download(const std::string& key, File* dst, uint64_t have, const NetOptions& o,
+  Status Download(const std::string& key, uint64_t expected, File* dst, uint64_t have, const NetOptions& o,
                   TransferStats* st) override {
     const std::string path = Path(key);
     if (!env_->Exists(path)) return Status(Code::kNotFound, Describe(key) + ": no such object");
     DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> in, env_->Open(path, OpenMode::kRead));
     DDL_ASSIGN_OR_RETURN(uint64_t size, in->Size());
+    if (size > expected)
+      return Corruption(Describe(key) + ": is " + std::to_string(size) + " bytes, more than the " +
+                        std::to_string(expected) + " expected; not copied");
     if (have > size) have = 0;
     DDL_RETURN_IF_ERROR(dst->Truncate(have));
     st->resumed_from = have;
@@ -104,14 +129,15 @@ class FileTransport : public Transport {
     std::vector<std::string> names;
     DIR* d = opendir(Path(dir).c_str());
     if (!d) {
-      if (errno == ENOENT) {
-        if (!env_->Exists(root_)) return Status(Code::kNotFound, "file://" + root_ + ": no such directory");
-        return names;  // an empty repository
-      }
+      if (errno == ENOENT) return Status(Code::kNotFound, Describe(dir) + ": no such directory");
       return IOError(Describe(dir) + ": " + std::strerror(errno));
     }
     while (struct dirent* e = readdir(d)) {
       if (e->d_name[0] == '.') continue;  // ., .., temporary files
+      if (names.size() == kMaxListNames) {
+        closedir(d);
+        return IOError(Describe(dir) + ": holds more than " + std::to_string(kMaxListNames) + " names");
+      }
       names.emplace_back(e->d_name);
     }
     closedir(d);
@@ -136,7 +162,7 @@ class FileTransport : public Transport {
 Result<std::unique_ptr<Transport>> OpenFileTransport(const std::string& url) {
   std::string path = url.substr(7);  // after file://
   if (path.compare(0, 9, "localhost") == 0) path = path.substr(9);
-  if (path.empty() || path[0] != '/') return InvalidArgument(url + ": a file URL needs an absolute path (file:///dir)");
+  if (path.empty() || path[0] != '/') return InvalidArgument(RedactUrl(url) + ": a file URL needs an absolute path (file:///dir)");
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   return std::unique_ptr<Transport>(new FileTransport(path));
 }

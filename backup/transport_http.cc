@@ -7,6 +7,17 @@
 // A PUT that is cut off is started again from byte 0; nginx writes a PUT
 // to a temporary file and renames it when complete, so readers never see a
 // partial object.
+//
+// CreateSmall (a catalog entry that must not replace another) PUTs a
+// hidden temporary object (".NAME.<random>.tmp", skipped by listings) and
+// MOVEs it to its name with "Overwrite: F" (WebDAV, RFC 4918; nginx's
+// dav_methods MOVE): the server refuses with 412 when the name is taken.
+// A server without MOVE gets a PUT with "If-None-Match: *" followed by a
+// read back (nginx ignores that header on PUT: then two writers racing
+// within one round trip can still both succeed; use MOVE).
+//
+// A directory listing is read whole, up to kMaxListingBytes; a longer one
+// is an error, never a truncation.
 #include <algorithm>
 
 #include "backup/curl_session.h"
@@ -15,6 +26,9 @@
 namespace ddl {
 
 namespace {
+
+// 64 MiB of nginx JSON autoindex: ~600,000 names.
+constexpr size_t kMaxListingBytes = 64u << 20;
 
 std::string UrlDecode(const std::string& s) {
   std::string o;
@@ -56,8 +70,8 @@ std::vector<std::string> ParseListing(const std::string& body) {
 
 class HttpTransport : public Transport {
  public:
-  HttpTransport(std::string base, std::string userpwd, int retries)
-      : base_(std::move(base)), userpwd_(std::move(userpwd)), retries_(retries) {}
+  HttpTransport(std::string base, std::string userpwd, const TransportConfig& c)
+      : base_(std::move(base)), userpwd_(std::move(userpwd)), c_(c), retries_(c.retries) {}
 
   std::string Describe(const std::string& key) const override { return base_ + "/" + key; }
 
@@ -75,17 +89,56 @@ class HttpTransport : public Transport {
     return PutWithRetries(r, src, 0, size, o, st, &resp);
   }
 
-  Status Download(const std::string& key, File* dst, uint64_t have, const NetOptions& o,
+  Status CreateSmall(const std::string& key, const std::string& data) override {
+    const size_t slash = key.rfind('/');
+    const std::string dir = slash == std::string::npos ? "" : key.substr(0, slash + 1);
+    const std::string tmp = dir + "." + key.substr(dir.size()) + "." + RandomHex() + ".tmp";
+    HttpRequest put_tmp = Request("PUT", tmp);
+    put_tmp.what = Describe(key);  // messages name what is being created
+    DDL_RETURN_IF_ERROR(PutSmall(put_tmp, data, retries_));
+    HttpRequest mv = Request("MOVE", tmp);
+    mv.headers.push_back("Destination: " + base_ + "/" + UrlEncode(key, true));
+    mv.headers.push_back("Overwrite: F");
+    HttpResponse resp;
+    Status s = CallWithRetries(mv, &resp, retries_);
+    if (s.ok() && resp.code / 100 == 2) return Status::Ok();
+    DeleteObject(Request("DELETE", tmp), retries_);  // best effort: a hidden name
+    DDL_RETURN_IF_ERROR(s);
+    if (resp.code == 412) return Status(Code::kExists, Describe(key) + ": exists already");
+    if (resp.code == 404) {  // a retried MOVE whose first attempt went through?
+      Result<std::string> now = ReadSmall(key);
+      if (now.ok() && *now == data) return Status::Ok();
+      if (now.ok()) return Status(Code::kExists, Describe(key) + ": exists already");
+    }
+    if (resp.code != 405 && resp.code != 501 && resp.code != 400) return HttpError(Describe(key), resp);
+    // No MOVE: If-None-Match, then read back what is there.
+    HttpRequest put = Request("PUT", key);
+    put.headers.push_back("If-None-Match: *");
+    put.body = &data;
+    DDL_RETURN_IF_ERROR(CallWithRetries(put, &resp, retries_));
+    if (resp.code == 412) return Status(Code::kExists, Describe(key) + ": exists already");
+    if (resp.code / 100 != 2) return HttpError(Describe(key), resp);
+    DDL_ASSIGN_OR_RETURN(std::string back, ReadSmall(key));
+    if (back != data) return Status(Code::kExists, Describe(key) + ": was written by another writer at the same time");
+    return Status::Ok();
+  }
+
+  Status Download(const std::string& key, uint64_t size, File* dst, uint64_t have, const NetOptions& o,
                   TransferStats* st) override {
-    return GetResumable(Request("GET", key), dst, have, o, st);
+    return GetResumable(Request("GET", key), dst, have, size, o, st);
   }
 
   Result<std::vector<std::string>> List(const std::string& dir) override {
     HttpResponse resp;
-    DDL_RETURN_IF_ERROR(CallWithRetries(Request("GET", dir + "/"), &resp, retries_));
-    if (resp.code == 404) return std::vector<std::string>();  // nothing pushed yet
+    HttpRequest r = Request("GET", dir + "/");
+    r.max_body = kMaxListingBytes;
+    DDL_RETURN_IF_ERROR(CallWithRetries(r, &resp, retries_));
+    if (resp.code == 404) return Status(Code::kNotFound, Describe(dir + "/") + ": no such directory");
     if (resp.code != 200) return HttpError(Describe(dir + "/"), resp);
-    return ParseListing(resp.body);
+    std::vector<std::string> names = ParseListing(resp.body);
+    if (names.size() > kMaxListNames)
+      return RemoteError(Describe(dir + "/") + ": lists more than " + std::to_string(kMaxListNames) + " names");
+    return names;
   }
 
   Status Remove(const std::string& key) override { return DeleteObject(Request("DELETE", key), retries_); }
@@ -97,30 +150,31 @@ class HttpTransport : public Transport {
     r.url = base_ + "/" + UrlEncode(key, true);
     r.what = Describe(key);
     r.userpwd = userpwd_;
+    r.stall_seconds = c_.stall_seconds;
+    r.netrc = c_.netrc;
+    r.netrc_file = c_.netrc_file;
     return r;
   }
 
   std::string base_;     // scheme://host[:port]/path, no trailing slash
   std::string userpwd_;  // from user:password@ in the URL
+  TransportConfig c_;
   int retries_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Transport>> OpenHttpTransport(const std::string& url, const TransportConfig& c) {
-  size_t host = url.find("://") + 3;
-  size_t path = url.find('/', host);
-  std::string authority = url.substr(host, path == std::string::npos ? std::string::npos : path - host);
+  std::string userinfo, rest = url;
   std::string userpwd;
-  size_t at = authority.rfind('@');
-  if (at != std::string::npos) {
-    userpwd = UrlDecode(authority.substr(0, at));
-    authority = authority.substr(at + 1);
-  }
+  if (SplitUserinfo(url, &userinfo, &rest)) userpwd = UrlDecode(userinfo);
+  const size_t host = rest.find("://") + 3;
+  const size_t path = rest.find('/', host);
+  const std::string authority = rest.substr(host, path == std::string::npos ? std::string::npos : path - host);
   if (authority.empty()) return InvalidArgument(RedactUrl(url) + ": no host in the URL");
-  std::string base = url.substr(0, host) + authority + (path == std::string::npos ? "" : url.substr(path));
+  std::string base = rest;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  return std::unique_ptr<Transport>(new HttpTransport(base, userpwd, c.retries));
+  return std::unique_ptr<Transport>(new HttpTransport(base, userpwd, c));
 }
 
 }  // namespace ddl

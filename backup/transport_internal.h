@@ -2,6 +2,8 @@
 // (transport.cc). Each takes the full URL; not for use outside backup/.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 
@@ -9,8 +11,10 @@
 
 namespace ddl {
 
-// mkdir -p.
-Status MakeDirs(const std::string& dir);
+// mkdir -p; new directories get `mode`.
+Status MakeDirs(const std::string& dir, mode_t mode = 0755);
+// 16 random hex digits (getrandom), for temporary names.
+std::string RandomHex();
 
 Result<std::unique_ptr<Transport>> OpenFileTransport(const std::string& url);
 Result<std::unique_ptr<Transport>> OpenHttpTransport(const std::string& url, const TransportConfig& c);

@@ -12,9 +12,20 @@
 // completed parts (number, ETag) are kept in a state file under
 // TransportConfig::state_dir, so an interrupted upload resumes from the
 // last completed part. The object only exists once the upload completes.
+// The state file is written with WriteFileAtomic and reopened only with
+// OpenMode::kResume (a regular file of ours, not a link); the state
+// directory is created 0700.
+//
+// A listing is read page by page (ListObjectsV2): each page at most
+// kMaxPageBytes, at most kMaxListPages pages and kMaxListNames names, and
+// a continuation token seen before is an error (a broken server).
+// CreateSmall PUTs with "If-None-Match: *" (412 when the key exists; Ceph
+// RGW and AWS honour it) and reads the object back, so a server that
+// ignores the header is caught unless two writers race within one round trip.
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -29,6 +40,8 @@ namespace {
 constexpr uint64_t kPartSize = 16ull << 20;  // S3's minimum is 5 MiB
 constexpr size_t kParallelParts = 2;
 constexpr uint64_t kMaxParts = 10000;
+constexpr size_t kMaxPageBytes = 16u << 20;
+constexpr size_t kMaxListPages = 100000;
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
@@ -115,21 +128,44 @@ class S3Transport : public Transport {
     return s;
   }
 
-  Status Download(const std::string& key, File* dst, uint64_t have, const NetOptions& o,
+  Status CreateSmall(const std::string& key, const std::string& data) override {
+    HttpRequest r = Request("PUT", key);
+    r.headers.push_back("If-None-Match: *");
+    r.body = &data;
+    HttpResponse resp;
+    DDL_RETURN_IF_ERROR(CallWithRetries(r, &resp, c_.retries));
+    if (resp.code == 412 || resp.code == 409) {
+      // Taken, or our own earlier attempt whose answer was lost.
+      Result<std::string> now = ReadSmall(key);
+      if (now.ok() && *now == data) return Status::Ok();
+      return Status(Code::kExists, Describe(key) + ": exists already");
+    }
+    if (resp.code / 100 != 2) return HttpError(Describe(key), resp);
+    DDL_ASSIGN_OR_RETURN(std::string back, ReadSmall(key));
+    if (back != data) return Status(Code::kExists, Describe(key) + ": was written by another writer at the same time");
+    return Status::Ok();
+  }
+
+  Status Download(const std::string& key, uint64_t size, File* dst, uint64_t have, const NetOptions& o,
                   TransferStats* st) override {
-    return GetResumable(Request("GET", key), dst, have, o, st);
+    return GetResumable(Request("GET", key), dst, have, size, o, st);
   }
 
   Result<std::vector<std::string>> List(const std::string& dir) override {
     const std::string want = Key(dir) + "/";
     std::vector<std::string> names;
     std::string token;
-    for (;;) {
+    std::set<std::string> tokens;
+    for (size_t page = 0;; page++) {
+      const std::string what = "s3://" + bucket_ + "/" + want;
+      if (page == kMaxListPages)
+        return RemoteError(what + ": the listing goes on past " + std::to_string(kMaxListPages) + " pages");
       Params p = {{"list-type", "2"}, {"prefix", want}};
       if (!token.empty()) p.push_back({"continuation-token", token});
       HttpRequest r = Request("GET", "", Query(p));
       r.url = host_base_ + "/" + Query(p);
-      r.what = "s3://" + bucket_ + "/" + want;
+      r.what = what;
+      r.max_body = kMaxPageBytes;
       HttpResponse resp;
       DDL_RETURN_IF_ERROR(CallWithRetries(r, &resp, c_.retries));
       if (resp.code != 200) return HttpError(r.what, resp);
@@ -139,8 +175,13 @@ class S3Transport : public Transport {
       }
       std::vector<std::string> next = XmlValues(resp.body, "NextContinuationToken");
       std::vector<std::string> more = XmlValues(resp.body, "IsTruncated");
+      if (names.size() > kMaxListNames)
+        return RemoteError(what + ": lists more than " + std::to_string(kMaxListNames) + " names");
       if (more.empty() || more[0] != "true" || next.empty()) break;
       token = next[0];
+      if (!tokens.insert(token).second)
+        return RemoteError(what + ": the server repeats a continuation token (after page " + std::to_string(page + 1) +
+                           "); its listing would never end");
     }
     return names;
   }
@@ -160,6 +201,7 @@ class S3Transport : public Transport {
     r.url = host_base_ + "/" + UrlEncode(Key(key), true) + query;
     r.what = Describe(key);
     r.userpwd = c_.access_key + ":" + c_.secret_key;
+    r.stall_seconds = c_.stall_seconds;
     r.aws_sigv4 = "aws:amz:" + c_.region + ":s3";
     r.headers.push_back("x-amz-content-sha256: UNSIGNED-PAYLOAD");
     if (!c_.session_token.empty()) r.headers.push_back("x-amz-security-token: " + c_.session_token);
@@ -172,6 +214,17 @@ class S3Transport : public Transport {
     return c_.state_dir + "/s3-upload-" + hex;
   }
 
+  // The state file, only if it is a regular file of ours (not a link
+  // planted at its name).
+  static Result<std::string> ReadState(const std::string& path) {
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, Env::Posix()->Open(path, OpenMode::kResume));
+    DDL_ASSIGN_OR_RETURN(uint64_t size, f->Size());
+    if (size > (1u << 20)) return Corruption(path + ": unexpectedly large");
+    std::string s(size, '\0');
+    DDL_RETURN_IF_ERROR(f->ReadExact(0, s.data(), s.size()));
+    return s;
+  }
+
   Status SaveState(const std::string& path, const UploadState& u) {
     return WriteFileAtomic(Env::Posix(), path, u.Encode());
   }
@@ -182,7 +235,7 @@ class S3Transport : public Transport {
     const std::string state_path = StatePath(key);
     UploadState u;
     if (env->Exists(state_path)) {
-      Result<std::string> text = ReadSmallFile(env, state_path);
+      Result<std::string> text = ReadState(state_path);
       if (!text.ok() || !u.Decode(*text) || u.object != Describe(key) || u.size != size || u.part_size != part)
         u = UploadState();
     }
@@ -200,7 +253,7 @@ class S3Transport : public Transport {
       u.upload_id = id[0];
       u.size = size;
       u.part_size = part;
-      DDL_RETURN_IF_ERROR(MakeDirs(c_.state_dir));
+      DDL_RETURN_IF_ERROR(MakeDirs(c_.state_dir, 0700));
       DDL_RETURN_IF_ERROR(SaveState(state_path, u).Prefix("cannot remember the upload id"));
     }
     const uint64_t parts = (size + part - 1) / part;
@@ -297,7 +350,7 @@ Result<std::unique_ptr<Transport>> OpenS3Transport(const std::string& url, const
   std::string bucket = rest.substr(0, slash);
   std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  if (bucket.empty()) return InvalidArgument(url + ": no bucket in the URL (s3://BUCKET/PREFIX)");
+  if (bucket.empty()) return InvalidArgument(RedactUrl(url) + ": no bucket in the URL (s3://BUCKET/PREFIX)");
   if (c.access_key.empty() || c.secret_key.empty())
     return InvalidArgument("s3://" + bucket + ": no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
   if (c.state_dir.empty()) return InvalidArgument("s3://" + bucket + ": no state directory for multipart uploads");

@@ -17,7 +17,8 @@ struct LsOptions {
 
 Status Run(const LsOptions& o) {
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<Transport> t, OpenRemote(o.remote));
-  DDL_ASSIGN_OR_RETURN(std::vector<CatalogEntry> all, ListDeltas(t.get()));
+  DDL_ASSIGN_OR_RETURN(Listing listing, ListDeltas(t.get()));
+  const std::vector<CatalogEntry>& all = listing.entries;
   if (o.json) {
     std::string out = "[";
     for (size_t i = 0; i < all.size(); i++) {
@@ -32,14 +33,14 @@ Status Run(const LsOptions& o) {
       out += (i ? ",\n " : "") + j.Dump();
     }
     std::printf("%s]\n", out.c_str());
-    return Status::Ok();
+    return listing.skipped;
   }
   for (const CatalogEntry& e : all) {
     std::string base = e.seed ? "(seed)" : e.base_snapshot + "/" + e.base_fingerprint.substr(0, 16);
     std::printf("%-24s %10s  %s -> %s/%s\n", e.name.c_str(), HumanBytes(e.size).c_str(), base.c_str(),
                 e.target_snapshot.c_str(), e.target_fingerprint.substr(0, 16).c_str());
   }
-  return Status::Ok();
+  return listing.skipped;
 }
 
 }  // namespace

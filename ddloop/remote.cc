@@ -22,6 +22,10 @@ void AddRemoteOptions(CLI::App* app, RemoteOptions* o, bool state) {
   app->add_option("--region", o->region, "S3 signing region (default AWS_REGION, AWS_DEFAULT_REGION or us-east-1)");
   app->add_option("--retries", o->retries, "Attempts after a network error, 5xx or 429 (default 5)")
       ->check(CLI::Range(0, 100));
+  app->add_option("--timeout", o->timeout, "Seconds without a byte moving before a transfer fails (default 60)")
+      ->check(CLI::Range(1, 3600));
+  app->add_flag("--netrc", o->netrc, "HTTP user and password from ~/.netrc");
+  app->add_option("--netrc-file", o->netrc_file, "HTTP user and password from this netrc file");
   if (state)
     app->add_option("--state-dir", o->state_dir,
                     "Where S3 multipart upload ids are kept (default $XDG_STATE_HOME/ddloop)");
@@ -37,6 +41,18 @@ Result<std::unique_ptr<Transport>> OpenRemote(const RemoteOptions& o) {
   c.session_token = Env("AWS_SESSION_TOKEN");
   c.state_dir = o.state_dir;
   c.retries = o.retries;
+  c.stall_seconds = o.timeout;
+  c.netrc = o.netrc;
+  c.netrc_file = o.netrc_file;
+  if (!c.netrc_file.empty()) {
+    Result<std::string> text = ReadSmallFile(ddl::Env::Posix(), c.netrc_file);
+    if (!text.ok()) return Status(text.status().code(), "--netrc-file " + text.status().message());
+  }
+  std::string userinfo, plain;
+  const bool http = o.url.compare(0, 7, "http://") == 0;
+  if (http && (SplitUserinfo(o.url, &userinfo, &plain) || c.netrc || !c.netrc_file.empty()))
+    std::fprintf(stderr, "ddloop: warning: %s: the password is sent unencrypted over plain http:// (use https://)\n",
+                 RedactUrl(o.url).c_str());
   if (c.state_dir.empty()) {
     if (!Env("XDG_STATE_HOME").empty()) c.state_dir = Env("XDG_STATE_HOME") + "/ddloop";
     else if (!Env("HOME").empty()) c.state_dir = Env("HOME") + "/.local/state/ddloop";

@@ -1,6 +1,8 @@
 // remote.h - what push, pull, ls and rm share: the repository options
-// (--endpoint, --region, --state-dir, --retries), reading the AWS_*
-// environment, opening the Transport, and the JSON/human report of a run.
+// (--endpoint, --region, --state-dir, --retries, --timeout, --netrc,
+// --netrc-file), reading the AWS_* environment, opening the Transport
+// (with a warning on stderr when a password would go over plain http://),
+// and the JSON/human report of a run.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -19,13 +21,17 @@ struct RemoteOptions {
   std::string region;     // --region, else AWS_REGION, AWS_DEFAULT_REGION, us-east-1
   std::string state_dir;  // --state-dir, else $XDG_STATE_HOME/ddloop, ~/.local/state/ddloop
   int retries = 5;
+  int timeout = 60;         // --timeout: seconds without a byte before a transfer fails
+  bool netrc = false;       // --netrc: HTTP credentials from ~/.netrc
+  std::string netrc_file;   // --netrc-file FILE
 };
 
-// Declares --endpoint, --region and --retries (and --state-dir when
-// `state` is true) on app.
+// Declares --endpoint, --region, --retries, --timeout, --netrc and
+// --netrc-file (and --state-dir when `state` is true) on app.
 void AddRemoteOptions(CLI::App* app, RemoteOptions* o, bool state);
 
-// Opens o.url with credentials from the environment (never printed).
+// Opens o.url with credentials from the environment or a netrc file
+// (never printed); warns on stderr when they would go over plain http://.
 Result<std::unique_ptr<Transport>> OpenRemote(const RemoteOptions& o);
 
 // Options of a transfer command (push, pull).

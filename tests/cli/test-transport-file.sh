@@ -3,7 +3,11 @@
 # a 5-delta chain pushed, pulled into an empty directory and applied equals
 # the source; re-runs skip; --after; a partial download resumes; a
 # corrupted object or catalog entry is detected and nothing is renamed into
-# place; name clashes, unknown names and bad URLs give clear errors.
+# place; a malformed catalog entry is reported and skipped, the rest still
+# listed and pulled; a directory that is no repository is an error; links
+# planted at the part file and at the transport's temporary names are not
+# written through; name clashes, unknown names and bad URLs give clear
+# errors.
 source "$(dirname "$0")/lib.sh"
 source "$HERE/transport_lib.sh"
 requires python3
@@ -74,7 +78,53 @@ cp repo/catalog/c2.delta.entry entry.orig
 echo "junk" > repo/catalog/c2.delta.entry
 expect_exit 4 "a damaged catalog entry" "$DDLOOP" ls "$REPO"
 err_has "c2.delta.entry"
+rc=0; "$DDLOOP" ls --json "$REPO" >bad-ls.json 2>bad-ls.err || rc=$?
+check "ls --json with one bad entry exits 4 ($rc)" [ "$rc" = 4 ]
+check "... still lists the other four" [ "$(jget bad-ls.json "','.join(sorted(e['name'] for e in j))" 2>/dev/null)" = "c0.delta,c1.delta,c3.delta,c4.delta" ]
+check "... and says it skipped one, in one line" [ "$(wc -l <bad-ls.err)" = 1 ] && grep -q "skipped" bad-ls.err
+rc=0; "$DDLOOP" pull -q "$REPO" skipbad 2>skipbad.err || rc=$?
+check "pull with one bad entry exits 4 ($rc): $(cat skipbad.err)" [ "$rc" = 4 ]
+check "... and pulls the other four" [ "$(ls skipbad | paste -sd,)" = "c0.delta,c1.delta,c3.delta,c4.delta" ]
+head -c 100000 /dev/zero | tr '\0' 'x' > repo/catalog/c2.delta.entry
+expect_exit 4 "an oversized catalog entry" "$DDLOOP" ls "$REPO"
+err_has "unexpectedly large"
 cp entry.orig repo/catalog/c2.delta.entry
+
+# A repository written before the marker existed is still read.
+check "the first push wrote the marker" [ "$(cat repo/ddloop-repository)" = "ddloop-repository 1" ]
+mv repo/ddloop-repository marker.orig
+check "a repository without the marker but with entries is listed" \
+  [ "$(jget <("$DDLOOP" ls --json "$REPO") "len(j)")" = 5 ]
+mv marker.orig repo/ddloop-repository
+
+# A directory that is no repository is not an empty one.
+mkdir notrepo
+expect_exit 3 "ls of a directory that is no repository" "$DDLOOP" ls "file://$T/notrepo"
+err_has "not a ddloop repository"
+expect_exit 3 "pull from a directory that is no repository" "$DDLOOP" pull -q "file://$T/notrepo" "$T/fromnothing"
+check "... creates no directory" [ ! -e "$T/fromnothing" ]
+
+# Links planted at the part file and at the transport's temporary name.
+echo precious > victim
+big=$(printf 'x%.0s' $(seq 2000))
+printf '%s' "$big" > victim2 && cp victim2 victim2.orig
+mkdir planted
+ln -s "$T/victim" "planted/.c0.delta.$csum.part"
+rc=0; "$DDLOOP" pull -q "$REPO" planted 2>planted.err || rc=$?
+check "pull past a link planted at the part file exits 0 ($rc: $(cat planted.err))" [ "$rc" = 0 ]
+check "... leaves the link's target untouched" [ "$(cat victim)" = precious ]
+check "... and pulls the delta whole" same planted/c0.delta c0.delta
+mkdir planted2
+ln -s "$T/victim2" "planted2/.c0.delta.$csum.part"
+rc=0; "$DDLOOP" pull -q "$REPO" planted2 2>/dev/null || rc=$?
+check "a planted link to a file larger than the delta: target untouched" same victim2 victim2.orig
+echo precious > victim3
+mkdir -p repo2/deltas
+rc=0; bash -c 'ln -s "$1" "$2/.c0.delta.$3.tmp.$$"; ln -s "$1" "$2/.c0.delta.$3.tmp"; exec "$4" push -q c0.delta "file://$5"' \
+  _ "$T/victim3" "$T/repo2/deltas" "$csum" "$DDLOOP" "$T/repo2" 2>planted3.err || rc=$?
+check "push past links planted at the transport's temporary names exits 0 ($rc: $(cat planted3.err))" [ "$rc" = 0 ]
+check "... leaves the target untouched" [ "$(cat victim3)" = precious ]
+check "... and stores the delta" same "repo2/deltas/c0.delta.$csum" c0.delta
 
 # Clashes and mistakes.
 mkdir other && cp c3.delta other/c4.delta

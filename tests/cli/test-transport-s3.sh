@@ -4,7 +4,8 @@
 # five round trip; a wrong secret is refused without being printed; a
 # corrupted object never lands under its name; an upload and a download cut
 # off by killing the server resume where they stopped; concurrent pulls,
-# and a pull racing a push, only ever give whole, verified deltas.
+# and a pull racing a push, only ever give whole, verified deltas; of two
+# pushes of different deltas under one name at once, exactly one wins.
 # Skips (77) without the ceph packages or without `ddloop push`.
 source "$(dirname "$0")/lib.sh"
 requires python3 curl ceph-mon ceph-osd radosgw radosgw-admin
@@ -187,7 +188,8 @@ check "the wrong secret is not printed" none grep -qF "$BAD_SECRET" "$T/o/badkey
 expect_fail "ls with a wrong secret fails" env AWS_SECRET_ACCESS_KEY=$BAD_SECRET "$DDLOOP" ls s3://chain/repo
 check "ls message does not print the secret" none grep -qF "$BAD_SECRET" "$T/.out" "$T/.err"
 run ls_after_bad ls --json s3://chain/badkey
-check "nothing was stored by the refused push" [ "$(jq "$T/o/ls_after_bad.out" "len(j)")" = 0 ]
+check "nothing was stored by the refused push: no repository there (exit $RC)" \
+  [ "$RC" -eq 3 ] && grep -q "not a ddloop repository" "$T/o/ls_after_bad.err"
 
 # --- 3. a corrupted object on the server --------------------------------------
 mkbucket corrupt
@@ -354,6 +356,29 @@ check "the racing push exits 0 ($(head -c 200 "$T/o/push5.err"))" [ "$WRC" -eq 0
 check "pulls ran while the push was under way ($during of $n)" [ "$during" -ge 2 ]
 check "every racing pull exited 0 with only whole, verified deltas ($bad problems)" [ "$bad" -eq 0 ]
 check "the pull after the push got race.delta ($got pulls had it)" [ "$got" -ge 1 ]
+
+# --- 6. two pushes of different deltas under one name, at once (20 trials) ----
+mkdir ra rb && cp c1.delta ra/x.delta && cp c2.delta rb/x.delta
+mkbucket pushrace
+good=0
+for k in $(seq 20); do
+  ra=0 rb=0
+  "$DDLOOP" push -q ra/x.delta s3://pushrace/r$k >"$T/o/ra$k.out" 2>"$T/o/ra$k.err" & pa=$!
+  "$DDLOOP" push -q rb/x.delta s3://pushrace/r$k >"$T/o/rb$k.out" 2>"$T/o/rb$k.err" & pb=$!
+  wait $pa || ra=$?
+  wait $pb || rb=$?
+  winner=
+  [ $ra = 0 ] && [ $rb != 0 ] && winner=ra && loser=rb
+  [ $rb = 0 ] && [ $ra != 0 ] && winner=rb && loser=ra
+  if [ -z "$winner" ]; then echo "# trial $k: exits $ra and $rb: $(cat "$T/o/ra$k.err" "$T/o/rb$k.err")"; continue; fi
+  if ! one_line_naming "different delta of the same name" "$T/o/$loser$k.err"; then
+    echo "# trial $k: loser said: $(cat "$T/o/$loser$k.err")"; continue
+  fi
+  mkdir -p pr$k
+  "$DDLOOP" pull -q s3://pushrace/r$k pr$k 2>"$T/o/pr$k.err" && same pr$k/x.delta $winner/x.delta && good=$((good + 1)) \
+    || echo "# trial $k: the repository does not hold the winner: $(cat "$T/o/pr$k.err")"
+done
+check "S3 push race: $good of 20 trials had one winner, one clear loser, the winner stored" [ "$good" = 20 ]
 
 # --- the secret never appears in any output ------------------------------------
 check "no output of any command contains the secret key" none grep -rqF "$AWS_SECRET_ACCESS_KEY" "$T/o" "$T/.out" "$T/.err"

@@ -12,6 +12,10 @@
 #   tests/servers/nginx.sh stop DIR           kills DIR/pid and waits for it
 #
 # URLs under /readonly/ refuse PUT and DELETE (403), for error tests.
+# URLs under /auth/ need HTTP Basic auth as user $NGINX_AUTH_USER with the
+# password $NGINX_AUTH_PASSWORD (it holds a '/', for the redaction tests).
+# WebDAV MOVE and COPY are on (ddloop creates catalog entries with MOVE
+# and "Overwrite: F").
 # Everything lives under DIR: nginx.conf, the document root DIR/www, temp
 # paths, logs (DIR/error.log, DIR/access.log with bytes received and sent
 # per request). `daemon off; master_process off;`: one process that runs as
@@ -24,6 +28,9 @@
 # run, return 77 when sourced.
 
 # nginx_free_port: a TCP port on 127.0.0.1 nobody listens on.
+NGINX_AUTH_USER=alice
+NGINX_AUTH_PASSWORD='Zq9/x7pw'
+
 nginx_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -39,6 +46,7 @@ nginx_start() {
   mkdir -p "$dir/www" "$dir/tmp"
   dir=$(cd "$dir" && pwd)
   [ -n "$port" ] || port=$(nginx_free_port)
+  printf '%s:{PLAIN}%s\n' "$NGINX_AUTH_USER" "$NGINX_AUTH_PASSWORD" >"$dir/htpasswd"
   cat >"$dir/nginx.conf" <<EOF
 daemon off;
 master_process off;
@@ -65,8 +73,17 @@ http {
       autoindex on;
       autoindex_format json;
     }
+    location /auth/ {
+      auth_basic "ddloop test";
+      auth_basic_user_file $dir/htpasswd;
+      dav_methods PUT DELETE MKCOL COPY MOVE;
+      create_full_put_path on;
+      dav_access user:rw group:r all:r;
+      autoindex on;
+      autoindex_format json;
+    }
     location / {
-      dav_methods PUT DELETE MKCOL;
+      dav_methods PUT DELETE MKCOL COPY MOVE;
       create_full_put_path on;
       dav_access user:rw group:r all:r;
       autoindex on;

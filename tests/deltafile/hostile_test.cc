@@ -12,6 +12,7 @@
 
 #include "deltafile/chain.h"
 #include "deltafile/endian.h"
+#include "deltafile/ordered_pool.h"
 #include "deltafile/verify.h"
 #include "tests/test_util.h"
 
@@ -258,6 +259,33 @@ TEST(Hostile, IndexEntryOneByteTooLarge) {
     ASSERT_FALSE(rr.ok()) << "codec " << codec;
     EXPECT_NE(rr.status().message().find("claims a record of"), std::string::npos) << rr.status().message();
   }
+}
+
+// A worker's job that throws (std::bad_alloc when memory runs out) reaches
+// the submitting thread, where main's catch-all reports it; before, the
+// worker thread called std::terminate (ddloop create under ulimit -v: exit
+// 134).
+TEST(Hostile, PoolJobThatThrowsReachesTheSubmitter) {
+  std::vector<int> got;
+  OrderedPool<int> pool(2, 4, [&got](int&& v) {
+    got.push_back(v);
+    return Status::Ok();
+  });
+  bool thrown = false;
+  try {
+    for (int i = 0; i < 8; i++) {
+      Status s = pool.Submit([i]() -> int {
+        if (i == 3) throw std::bad_alloc();
+        return i;
+      });
+      ASSERT_TRUE(s.ok());
+    }
+    (void)pool.Drain();
+  } catch (const std::bad_alloc&) {
+    thrown = true;
+  }
+  EXPECT_TRUE(thrown);
+  EXPECT_EQ(got, (std::vector<int>{0, 1, 2}));  // in order, up to the failed job
 }
 
 }  // namespace

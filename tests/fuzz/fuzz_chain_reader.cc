@@ -22,7 +22,7 @@ void Run(const std::vector<uint8_t>& bytes) {
   const ddl::Header& h = (*rr)->header();
   std::unique_ptr<ddl::File> base;
   if (!h.seed()) {
-    if (h.volume_size > (16u << 20)) return;
+    if (h.volume_size > (2u << 20)) return;
     env.Put("base", std::vector<uint8_t>(h.volume_size));
     base = std::move(env.Open("base", ddl::OpenMode::kRead).value());
   }

@@ -69,17 +69,23 @@ run_fuzzers() {
          cp tests/golden/valid/*.delta tests/golden/invalid/*.delta "$corpus"/ 2>/dev/null || true ;;
     esac
     cp "$seeds"/* "$corpus"/ 2>/dev/null || true
-    local known
-    known=$(for f in "$corpus"/*; do sha1sum <"$f" | cut -c1-40; done)
+    local known="" f h
+    for f in "$corpus"/*; do  # the seeds under libFuzzer's names (SHA-1)
+      h=$(sha1sum <"$f" | cut -c1-40)
+      [ "$f" = "$corpus/$h" ] || mv "$f" "$corpus/$h"
+      known="$known $h"
+    done
     echo "== fuzz_$t for ${secs}s"
     if ./build-fuzz/tests/fuzz_$t -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=512 -print_final_stats=1 \
         -artifact_prefix=build-fuzz/crash-$t- "$corpus" >build-fuzz/fuzz_$t.log 2>&1; then
       grep -E "^stat::number_of_executed_units|^#[0-9]+.*DONE" build-fuzz/fuzz_$t.log | tail -2
       # What this run grew beyond the committed seeds, minimised, for a
       # developer to review and commit: build-fuzz/new-corpus-$t.
-      mkdir -p build-fuzz/new-corpus-$t
-      ./build-fuzz/tests/fuzz_$t -merge=1 build-fuzz/new-corpus-$t "$corpus" >/dev/null 2>&1 || true
-      for h in $known; do rm -f "build-fuzz/new-corpus-$t/$h"; done
+      local new=build-fuzz/new-corpus-$t h
+      rm -rf "$new" && mkdir -p "$new"
+      for h in $known; do cp "$corpus/$h" "$new/$h" 2>/dev/null || true; done
+      ./build-fuzz/tests/fuzz_$t -merge=1 -use_counters=0 "$new" "$corpus" >/dev/null 2>&1 || true
+      for h in $known; do rm -f "$new/$h"; done
       echo "   $(ls build-fuzz/new-corpus-$t | wc -l) new inputs in build-fuzz/new-corpus-$t (not in $seeds)"
     else
       failed=1

@@ -51,21 +51,42 @@ run_fuzzers() {
     FUZZ_SKIPPED=1
     return
   fi
-  build build-fuzz -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
-    -DDDLOOP_BUILD_TESTS=OFF -DDDLOOP_BUILD_FUZZERS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  local secs=${DDLOOP_FUZZ_SECONDS:-60} failed=0
-  for t in stream_reader random_reader volume_metadata; do
-    local corpus
+  # The libraries are instrumented as well as the harnesses (CMakeLists.txt,
+  # DDLOOP_BUILD_FUZZERS), so only the fuzz targets are built here.
+  local targets="stream_reader random_reader chain_reader volume_metadata backup_text" t
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DDDLOOP_BUILD_TESTS=OFF -DDDLOOP_BUILD_FUZZERS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C build-fuzz -j "$JOBS" $(for t in $targets; do echo fuzz_$t; done)
+  # 5 targets x 50 s by default: the fuzz step stays under 5 minutes.
+  local secs=${DDLOOP_FUZZ_SECONDS:-50} failed=0
+  for t in $targets; do
+    local corpus seeds
     corpus=$(mktemp -d)
-    if [ $t = volume_metadata ]; then
-      cp tests/fuzz/corpus_volume/* "$corpus"/
-    else
-      cp tests/fuzz/corpus/* tests/golden/valid/*.delta tests/golden/invalid/*.delta "$corpus"/ 2>/dev/null || true
-    fi
+    case $t in
+      volume_metadata) seeds=tests/fuzz/corpus_volume ;;
+      backup_text) seeds=tests/fuzz/corpus_backup ;;
+      *) seeds=tests/fuzz/corpus
+         cp tests/golden/valid/*.delta tests/golden/invalid/*.delta "$corpus"/ 2>/dev/null || true ;;
+    esac
+    cp "$seeds"/* "$corpus"/ 2>/dev/null || true
+    local known="" f h
+    for f in "$corpus"/*; do  # the seeds under libFuzzer's names (SHA-1)
+      h=$(sha1sum <"$f" | cut -c1-40)
+      [ "$f" = "$corpus/$h" ] || mv "$f" "$corpus/$h"
+      known="$known $h"
+    done
     echo "== fuzz_$t for ${secs}s"
-    if ./build-fuzz/tests/fuzz_$t -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
+    if ./build-fuzz/tests/fuzz_$t -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=512 -print_final_stats=1 \
         -artifact_prefix=build-fuzz/crash-$t- "$corpus" >build-fuzz/fuzz_$t.log 2>&1; then
-      grep -E "^stat::number_of_executed_units|^Done" build-fuzz/fuzz_$t.log | tail -2
+      grep -E "^stat::number_of_executed_units|^#[0-9]+.*DONE" build-fuzz/fuzz_$t.log | tail -2
+      # What this run grew beyond the committed seeds, minimised, for a
+      # developer to review and commit: build-fuzz/new-corpus-$t.
+      local new=build-fuzz/new-corpus-$t h
+      rm -rf "$new" && mkdir -p "$new"
+      for h in $known; do cp "$corpus/$h" "$new/$h" 2>/dev/null || true; done
+      ./build-fuzz/tests/fuzz_$t -merge=1 -use_counters=0 "$new" "$corpus" >/dev/null 2>&1 || true
+      for h in $known; do rm -f "$new/$h"; done
+      echo "   $(ls build-fuzz/new-corpus-$t | wc -l) new inputs in build-fuzz/new-corpus-$t (not in $seeds)"
     else
       failed=1
       tail -40 build-fuzz/fuzz_$t.log

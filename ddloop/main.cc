@@ -1,6 +1,7 @@
 // main.cc - the ddloop command: parse, run one subcommand, turn its Status
 // into one line on stderr and an exit code.
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,7 +22,17 @@ int DefaultThreads() {
 
 }  // namespace ddl::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+// "volume delta", not just "volume".
+std::string CommandName(const CLI::App* app) {
+  std::string name = app->get_name();
+  for (const CLI::App* sub : app->get_subcommands())
+    if (sub->parsed()) name += " " + sub->get_name();
+  return name;
+}
+
+int Main(int argc, char** argv, std::string* running) {
   using namespace ddl::cli;
   CLI::App app("ddloop: block-level snapshot deltas (see ddloop(8))", "ddloop");
   app.set_version_flag("--version", "ddloop " DDLOOP_VERSION ", deltafile format 1");
@@ -40,13 +51,29 @@ int main(int argc, char** argv) {
   }
   for (const Command& c : commands) {
     if (!c.app->parsed()) continue;
+    *running = CommandName(c.app);
     ddl::Status s = c.run();
     if (s.ok()) return kExitOk;
-    std::string name = c.app->get_name();  // "volume delta", not just "volume"
-    for (const CLI::App* sub : c.app->get_subcommands())
-      if (sub->parsed()) name += " " + sub->get_name();
-    std::fprintf(stderr, "ddloop %s: %s\n", name.c_str(), s.message().c_str());
+    std::fprintf(stderr, "ddloop %s: %s\n", running->c_str(), s.message().c_str());
     return ExitCodeFor(s.code());
   }
   return kExitUsage;
+}
+
+}  // namespace
+
+// The last line of defence: libraries return Status values and bound what
+// they allocate by what a file allows, but an exception (std::bad_alloc on
+// a hostile input the checks missed) must still end as one line and exit 4
+// (ddloop(8) EXIT STATUS), not as an abort.
+int main(int argc, char** argv) {
+  std::string running;
+  try {
+    return Main(argc, argv, &running);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ddloop%s%s: unexpected failure: %s\n", running.empty() ? "" : " ", running.c_str(), e.what());
+  } catch (...) {
+    std::fprintf(stderr, "ddloop%s%s: unexpected failure\n", running.empty() ? "" : " ", running.c_str());
+  }
+  return ddl::cli::kExitCorrupt;
 }

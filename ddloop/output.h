@@ -14,7 +14,12 @@ namespace ddl::cli {
 
 // "1.5 GiB", "512 B".
 std::string HumanBytes(uint64_t n);
-// Parses "65536", "64K", "64KiB", "1M", "2G". False on junk.
+// Parses "65536", "64K", "64KiB", "1M", "2G", "1T". kTooLarge when the
+// value (after the suffix) does not fit in 64 bits, kJunk on anything else
+// that is not a size; *out is set only on kOk. Never throws.
+enum class SizeParse { kOk, kJunk, kTooLarge };
+SizeParse ParseSizeValue(const std::string& s, uint64_t* out);
+// The same, false on junk or a value too large.
 bool ParseSize(const std::string& s, uint64_t* out);
 // RFC 3339 UTC with seconds: "2026-11-25T00:40:12Z".
 std::string IsoTime(uint64_t ns);

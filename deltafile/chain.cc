@@ -145,6 +145,8 @@ Result<std::unique_ptr<ChainReader>> ChainReader::Open(File* base, const std::ve
   };
   for (uint32_t d = 0; d < c->readers_.size(); d++) {
     const auto& entries = c->readers_[d]->entries();
+    if (entries.size() > UINT32_MAX)  // Extent::record is 32 bits
+      return Unsupported(names[d] + ": " + std::to_string(entries.size()) + " records, more than a chain can map");
     for (uint32_t r = 0; r < entries.size(); r++) {
       const uint64_t a = entries[r].offset, b = a + entries[r].length;
       split(a);

@@ -317,8 +317,16 @@ Status CheckFooterAgainst(const Header& h, const Footer& f, uint64_t file_size) 
   if (f.index_blocks != IndexBlocksFor(f.record_count))
     return Corruption("footer: index block count does not match the record count");
   if (f.end_offset < DDL_HEADER_SIZE || f.index_offset != f.end_offset + DDL_RECORD_SIZE ||
-      f.index_blocks > (file_size / DDL_INDEX_BLOCK_SIZE) || f.index_offset > file_size)
+      f.end_offset > file_size || f.index_blocks > (file_size / DDL_INDEX_BLOCK_SIZE) ||
+      f.index_offset > file_size)
     return Corruption("footer: offsets do not match the file size " + N(file_size));
+  // Every DATA or ZERO record takes at least a record header between the
+  // file header and the END record, and covers at least 512 volume bytes:
+  // so a footer cannot claim more records than the file and volume hold.
+  const uint64_t record_bytes = f.end_offset - DDL_HEADER_SIZE;
+  if (f.record_count > record_bytes / DDL_RECORD_SIZE || f.record_count > h.volume_size / 512)
+    return Corruption("footer: " + N(f.record_count) + " records cannot fit in " + N(record_bytes) +
+                      " bytes of records for a volume of " + N(h.volume_size) + " bytes");
   const uint64_t expect = f.index_offset + f.index_blocks * DDL_INDEX_BLOCK_SIZE + DDL_FOOTER_SIZE;
   if (expect > file_size) return Truncated("truncated: the footer describes " + N(expect) + " bytes, the file has " + N(file_size));
   if (expect != file_size) return Corruption("footer: offsets do not match the file size " + N(file_size));

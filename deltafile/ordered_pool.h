@@ -1,11 +1,16 @@
 // ordered_pool.h - run jobs on worker threads, consume results in the order
 // they were submitted. The writer compresses records this way, and the image
 // scanner scans segments this way. Submit/Drain are called from one thread;
-// the consume callback runs on that thread.
+// the consume callback runs on that thread. A job that throws (say
+// std::bad_alloc) does not end the process from a worker: the exception is
+// rethrown from the Submit or Drain that would have consumed its result, on
+// the submitting thread, where the command's catch-all (ddloop/main.cc)
+// turns it into one line.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -25,16 +30,14 @@ class OrderedPool {
   // threads == 0 runs every job inline in Submit.
   OrderedPool(int threads, size_t max_inflight, Consume consume)
       : max_inflight_(max_inflight < 1 ? 1 : max_inflight), consume_(std::move(consume)) {
-    for (int i = 0; i < threads; i++) workers_.emplace_back([this] { Work(); });
-  }
-  ~OrderedPool() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
+    try {
+      for (int i = 0; i < threads; i++) workers_.emplace_back([this] { Work(); });
+    } catch (...) {  // no thread: stop the ones started, then let it through
+      Stop();
+      throw;
     }
-    cv_work_.notify_all();
-    for (auto& t : workers_) t.join();
   }
+  ~OrderedPool() { Stop(); }
   OrderedPool(const OrderedPool&) = delete;
   OrderedPool& operator=(const OrderedPool&) = delete;
 
@@ -63,7 +66,18 @@ class OrderedPool {
     Job job;
     bool done = false;
     std::unique_ptr<T> result;
+    std::exception_ptr error;  // what the job threw instead
   };
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_work_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
 
   // Consumes finished results in order until fewer than `limit` are in flight.
   Status DrainUntil(size_t limit) {
@@ -76,6 +90,7 @@ class OrderedPool {
         cv_done_.wait(l, [&] { return front->done; });
         slots_.pop_front();
       }
+      if (front->error) std::rethrow_exception(front->error);
       if (status_.ok()) status_ = consume_(std::move(*front->result));
     }
   }
@@ -90,10 +105,17 @@ class OrderedPool {
         s = pending_.front();
         pending_.pop_front();
       }
-      auto r = std::make_unique<T>(s->job());
+      std::unique_ptr<T> r;
+      std::exception_ptr error;
+      try {
+        r = std::make_unique<T>(s->job());
+      } catch (...) {
+        error = std::current_exception();
+      }
       {
         std::lock_guard<std::mutex> l(mu_);
         s->result = std::move(r);
+        s->error = error;
         s->done = true;
         s->job = nullptr;
       }

@@ -8,7 +8,33 @@
 namespace ddl {
 
 namespace {
+
 std::string N(uint64_t v) { return std::to_string(v); }
+
+// Index entries reserved before the index is read (the vector grows past it).
+constexpr uint64_t kReserveEntries = 1 << 16;
+
+// The smallest and largest record_size a record with entry e's type, codec
+// and range can have (deltafile(5) RECORDS): the header, one old-hash entry
+// per chunk starting in the range, and the payload (DATA: the raw bytes, or
+// a zstd frame of 1..length+4096 bytes). e.length is already checked
+// against the frame size. False when the range starts more chunks than a
+// record may hash.
+bool RecordSizeBounds(const IndexEntry& e, uint32_t shift, uint64_t* lo, uint64_t* hi) {
+  const uint64_t nhash = ChunksStarting(e.offset, e.length, shift);
+  if (nhash > DDL_MAX_RECORD_HASHES) return false;
+  *lo = *hi = DDL_RECORD_SIZE + DDL_HASH_SIZE * nhash;
+  if (e.type != DDL_REC_DATA) return true;
+  if (e.codec == DDL_CODEC_ZSTD) {
+    *lo += 1;
+    *hi += e.length + 4096;
+  } else {
+    *lo += e.length;
+    *hi += e.length;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RandomReader>> RandomReader::Open(File* file) {
@@ -40,7 +66,10 @@ Result<std::unique_ptr<RandomReader>> RandomReader::Open(File* file) {
   // Index: every block checked; entries must tile the record region exactly
   // and be sorted by volume offset.
   std::vector<uint8_t> block(DDL_INDEX_BLOCK_SIZE);
-  r->index_.reserve(r->f_.record_count);
+  // record_count is bounded by the file (CheckFooterAgainst), but a sparse
+  // file can be large without holding anything: reserve only a little and
+  // let the vector grow with the blocks that really decode.
+  r->index_.reserve(static_cast<size_t>(std::min<uint64_t>(r->f_.record_count, kReserveEntries)));
   for (uint64_t b = 0; b < r->f_.index_blocks; b++) {
     const uint64_t at = r->f_.index_offset + b * DDL_INDEX_BLOCK_SIZE;
     DDL_RETURN_IF_ERROR(file->ReadExact(at, block.data(), block.size()));
@@ -59,7 +88,8 @@ Result<std::unique_ptr<RandomReader>> RandomReader::Open(File* file) {
     if (e.file_offset != expect_file || e.record_size < DDL_RECORD_SIZE || e.file_offset >= r->f_.end_offset ||
         e.record_size > r->f_.end_offset - e.file_offset)
       return Corruption(at + "points outside the records (file offset " + N(e.file_offset) + ")");
-    if ((e.type != DDL_REC_DATA && e.type != DDL_REC_ZERO) || e.codec > DDL_CODEC_ZSTD)
+    if ((e.type != DDL_REC_DATA && e.type != DDL_REC_ZERO) || e.codec > DDL_CODEC_ZSTD ||
+        (e.type == DDL_REC_ZERO && e.codec != DDL_CODEC_NONE))
       return Corruption(at + "has a bad type or codec");
     RecordHeader rh;
     rh.type = e.type;
@@ -69,6 +99,14 @@ Result<std::unique_ptr<RandomReader>> RandomReader::Open(File* file) {
     rh.length = e.length;
     Status os = order.Check(rh);
     if (!os.ok()) return Corruption(at + "breaks the ordering rules: " + os.message());
+    // The record's size follows from its range (the hash table) and its
+    // length (the payload), so ReadRecord never sizes a buffer by a claim.
+    uint64_t lo = 0, hi = 0;
+    if (!RecordSizeBounds(e, r->h_.chunk_shift, &lo, &hi))
+      return Corruption(at + "covers more chunks than a record may (" + N(DDL_MAX_RECORD_HASHES) + ")");
+    if (e.record_size < lo || e.record_size > hi)
+      return Corruption(at + "claims a record of " + N(e.record_size) + " bytes; its range allows " + N(lo) + ".." +
+                        N(hi));
     (e.type == DDL_REC_DATA ? data_bytes : zero_bytes) += e.length;
     expect_file += e.record_size;
   }

@@ -33,8 +33,8 @@ Status Run(const ApplyCmdOptions& o) {
   if (!o.from.empty() && o.args.size() != 1)
     return InvalidArgument("with --from -, give only the image");
   if (o.from.empty() && o.args.size() < 2) return InvalidArgument("give one or more deltafiles and then the image");
-  if (!ParseSize(o.checkpoint, &ao.checkpoint_bytes) || ao.checkpoint_bytes == 0)
-    return InvalidArgument("--checkpoint " + o.checkpoint + ": not a size");
+  DDL_RETURN_IF_ERROR(SizeOption("--checkpoint", o.checkpoint, &ao.checkpoint_bytes));
+  if (ao.checkpoint_bytes == 0) return InvalidArgument("--checkpoint " + o.checkpoint + ": must be more than 0");
   ao.state_path = o.state;
   ao.threads = o.threads;
   Progress progress(!o.quiet && !o.json);

@@ -137,11 +137,12 @@ Status Run(const ArchiveCmdOptions& o) {
   ArchiveWriteOptions wo;
   wo.tool = "ddloop " DDLOOP_VERSION;
   uint64_t v = 0;
-  if (!ParseSize(o.block_size, &v) || v == 0) return InvalidArgument("--block-size " + o.block_size + ": not a size");
+  DDL_RETURN_IF_ERROR(SizeOption("--block-size", o.block_size, &v));
+  if (v == 0) return InvalidArgument("--block-size " + o.block_size + ": must be more than 0");
   wo.block_size = static_cast<size_t>(v);
   if (!o.media_size.empty()) {
-    if (!ParseSize(o.media_size, &wo.media_size) || wo.media_size == 0)
-      return InvalidArgument("--media-size " + o.media_size + ": not a size");
+    DDL_RETURN_IF_ERROR(SizeOption("--media-size", o.media_size, &wo.media_size));
+    if (wo.media_size == 0) return InvalidArgument("--media-size " + o.media_size + ": must be more than 0");
     if (o.target == "-") return InvalidArgument("--media-size needs -f FILE: the archives are FILE.001, FILE.002, ...");
     if (o.append) return InvalidArgument("--media-size and --append cannot be combined");
   }

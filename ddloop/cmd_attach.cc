@@ -30,7 +30,7 @@ struct AttachOptions {
 Status Run(const AttachOptions& o) {
   // Check everything we can before touching the system.
   uint64_t cache = 0;
-  if (!ParseSize(o.cache_size, &cache)) return InvalidArgument("--cache-size " + o.cache_size + ": not a size");
+  DDL_RETURN_IF_ERROR(SizeOption("--cache-size", o.cache_size, &cache));
   // An existing --cow file must fit this chain too. The check's shared lock
   // on the base is kept until the server (or the driver) holds its own, so
   // an apply cannot take the base in between: a busy base is refused here,

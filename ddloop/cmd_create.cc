@@ -64,7 +64,8 @@ Status IdentitiesFirst(File* old_img, File* new_img, const CreateOptions& o, Ima
 
 Status Run(const CreateOptions& o) {
   uint64_t chunk = 0;
-  if (!ParseSize(o.chunk_size, &chunk) || chunk < 4096 || chunk > (1u << 20) || (chunk & (chunk - 1)))
+  DDL_RETURN_IF_ERROR(SizeOption("--chunk-size", o.chunk_size, &chunk));
+  if (chunk < 4096 || chunk > (1u << 20) || (chunk & (chunk - 1)))
     return InvalidArgument("--chunk-size " + o.chunk_size + ": must be a power of two from 4K to 1M");
   if (o.level < 0 || o.level > 19) return InvalidArgument("--level must be 0 (no compression) to 19");
   if (o.base.empty() && !o.base_snapshot.empty())

@@ -34,7 +34,7 @@ Status Run(const MountOptions& o) {
   // The server changes to / when it goes to the background: anchor paths now.
   auto logger = std::make_shared<ServerLog>("ddloop mount", AbsolutePath(o.log_file));
   uint64_t cache = 0;
-  if (!ParseSize(o.cache_size, &cache)) return InvalidArgument("--cache-size " + o.cache_size + ": not a size");
+  DDL_RETURN_IF_ERROR(SizeOption("--cache-size", o.cache_size, &cache));
   ChainOptions co;
   co.cache_bytes = static_cast<size_t>(cache);
   co.log = [logger](const std::string& l) { (*logger)(l); };

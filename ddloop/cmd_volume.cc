@@ -26,7 +26,8 @@ struct CreateOptions {
 
 Status ParseCreate(const CreateOptions& o, vol::CreateOptions* c) {
   uint64_t chunk = 0;
-  if (!ParseSize(o.chunk_size, &chunk) || chunk < 4096 || chunk > (1u << 20) || (chunk & (chunk - 1)))
+  DDL_RETURN_IF_ERROR(SizeOption("--chunk-size", o.chunk_size, &chunk));
+  if (chunk < 4096 || chunk > (1u << 20) || (chunk & (chunk - 1)))
     return InvalidArgument("--chunk-size " + o.chunk_size + ": must be a power of two from 4K to 1M");
   c->chunk_shift = static_cast<uint32_t>(__builtin_ctzll(chunk));
   if (!o.uuid.empty() && !Uuid::Parse(o.uuid, &c->volume))
@@ -45,7 +46,7 @@ Status PrintCreated(const CreateOptions& o) {
 Status RunCreate(const CreateOptions& o) {
   vol::CreateOptions c;
   DDL_RETURN_IF_ERROR(ParseCreate(o, &c));
-  if (!ParseSize(o.size, &c.size)) return InvalidArgument("--size " + o.size + ": not a size");
+  DDL_RETURN_IF_ERROR(SizeOption("--size", o.size, &c.size));
   DDL_RETURN_IF_ERROR(vol::Volume::Create(Env::Posix(), o.vol, c));
   return PrintCreated(o);
 }

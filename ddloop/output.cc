@@ -52,6 +52,15 @@ SizeParse ParseSizeValue(const std::string& s, uint64_t* out) {
 
 bool ParseSize(const std::string& s, uint64_t* out) { return ParseSizeValue(s, out) == SizeParse::kOk; }
 
+Status SizeOption(const std::string& option, const std::string& value, uint64_t* out) {
+  switch (ParseSizeValue(value, out)) {
+    case SizeParse::kOk: return Status::Ok();
+    case SizeParse::kTooLarge: return InvalidArgument(option + " " + value + ": too large (the most is 16 EiB)");
+    case SizeParse::kJunk: break;
+  }
+  return InvalidArgument(option + " " + value + ": not a size (e.g. 65536, 64K, 1G)");
+}
+
 std::string IsoTime(uint64_t ns) {
   time_t t = static_cast<time_t>(ns / 1000000000ull);
   struct tm tm;

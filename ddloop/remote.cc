@@ -84,8 +84,8 @@ TransferRun::~TransferRun() = default;
 Status TransferRun::Setup(RepoOptions* ro) {
   ro->jobs = impl_->o.jobs;
   ro->net.retries = impl_->r.retries;
-  if (!impl_->o.limit_rate.empty() && !ParseSize(impl_->o.limit_rate, &ro->net.limit_rate))
-    return InvalidArgument("--limit-rate " + impl_->o.limit_rate + ": not a rate (e.g. 500K, 20M)");
+  if (!impl_->o.limit_rate.empty())
+    DDL_RETURN_IF_ERROR(SizeOption("--limit-rate", impl_->o.limit_rate, &ro->net.limit_rate));
   Impl* impl = impl_.get();
   ro->progress = [impl](uint64_t done, uint64_t total) { impl->progress.Update(impl->label, done, total); };
   return Status::Ok();

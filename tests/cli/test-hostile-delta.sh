@@ -58,23 +58,23 @@ big=99999999999999999999
 mkdir -p repo mnt
 for v in $big 18446744073709551616 17179869184T; do
   expect_exit 2 "volume create --size $v" "$DDLOOP" volume create vol --size $v
-  err_has "--size $v"
+  err_has "--size $v: too large"
   expect_exit 2 "create --chunk-size $v" "$DDLOOP" create --base a.img b.img -o x.delta --chunk-size $v
-  err_has "--chunk-size $v"
+  err_has "--chunk-size $v: too large"
   expect_exit 2 "mount --cache-size $v" "$DDLOOP" mount --base a.img ab.delta mnt --cache-size $v
-  err_has "--cache-size $v"
+  err_has "--cache-size $v: too large"
   expect_exit 2 "attach --cache-size $v" "$DDLOOP" attach --base a.img ab.delta --cache-size $v
-  err_has "--cache-size $v"
+  err_has "--cache-size $v: too large"
   expect_exit 2 "apply --checkpoint $v" "$DDLOOP" apply --checkpoint $v ab.delta img
-  err_has "--checkpoint $v"
+  err_has "--checkpoint $v: too large"
   expect_exit 2 "archive --block-size $v" "$DDLOOP" archive ab.delta -f out.tar --block-size $v
-  err_has "--block-size $v"
+  err_has "--block-size $v: too large"
   expect_exit 2 "archive --media-size $v" "$DDLOOP" archive ab.delta -f out.tar --media-size $v
-  err_has "--media-size $v"
+  err_has "--media-size $v: too large"
   expect_exit 2 "push --limit-rate $v" "$DDLOOP" push --limit-rate $v ab.delta "file://$T/repo"
-  err_has "--limit-rate $v"
+  err_has "--limit-rate $v: too large"
   expect_exit 2 "pull --limit-rate $v" "$DDLOOP" pull --limit-rate $v "file://$T/repo" in
-  err_has "--limit-rate $v"
+  err_has "--limit-rate $v: too large"
 done
 check "img is untouched" test "$(sha256sum <img)" = "$sum"
 check "nothing was created" test ! -e vol -a ! -e x.delta -a ! -e out.tar

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <string>
 
 #include "ddloop/output.h"
@@ -95,7 +96,7 @@ int DiskOpen(const char* path, struct fuse_file_info* fi) {
   return 0;
 }
 
-int DiskRead(const char* path, char* buf, size_t n, off_t off, struct fuse_file_info*) {
+int ReadOrThrow(const char* path, char* buf, size_t n, off_t off) {
   if (std::strcmp(path, kDisk) != 0) return -ENOENT;
   DiskFs* fs = Fs();
   if (off < 0) return -EINVAL;
@@ -109,7 +110,7 @@ int DiskRead(const char* path, char* buf, size_t n, off_t off, struct fuse_file_
   return static_cast<int>(n);
 }
 
-int DiskWrite(const char* path, const char* buf, size_t n, off_t off, struct fuse_file_info*) {
+int WriteOrThrow(const char* path, const char* buf, size_t n, off_t off) {
   if (std::strcmp(path, kDisk) != 0) return -ENOENT;
   DiskFs* fs = Fs();
   if (!fs->disk->writable()) return -EROFS;
@@ -125,7 +126,7 @@ int DiskWrite(const char* path, const char* buf, size_t n, off_t off, struct fus
 
 // fsync, flush (each close) and release (the last close) make the writes
 // durable: the loop driver turns a REQ_PREFLUSH into fsync of `disk`.
-int DiskFsync(const char*, int, struct fuse_file_info*) {
+int FsyncOrThrow() {
   DiskFs* fs = Fs();
   if (!fs->disk->writable()) return 0;
   Status s = fs->disk->Flush();
@@ -136,6 +137,30 @@ int DiskFsync(const char*, int, struct fuse_file_info*) {
   return 0;
 }
 
+// No exception may leave a FUSE worker thread (it would end the server with
+// the disk still in use): one that escapes the chain or volume code (an
+// allocation failing, say) becomes EIO for that request, and is logged.
+template <typename F>
+int Guarded(const char* what, F f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    if (Fs()->log) Fs()->log(std::string(what) + " error: unexpected failure: " + e.what());
+  } catch (...) {
+    if (Fs()->log) Fs()->log(std::string(what) + " error: unexpected failure");
+  }
+  return -EIO;
+}
+
+int DiskRead(const char* path, char* buf, size_t n, off_t off, struct fuse_file_info*) {
+  return Guarded("read", [&] { return ReadOrThrow(path, buf, n, off); });
+}
+int DiskWrite(const char* path, const char* buf, size_t n, off_t off, struct fuse_file_info*) {
+  return Guarded("write", [&] { return WriteOrThrow(path, buf, n, off); });
+}
+int DiskFsync(const char*, int, struct fuse_file_info*) {
+  return Guarded("sync", [&] { return FsyncOrThrow(); });
+}
 int DiskFlush(const char* path, struct fuse_file_info* fi) { return DiskFsync(path, 0, fi); }
 int DiskRelease(const char* path, struct fuse_file_info* fi) { return DiskFsync(path, 0, fi); }
 

@@ -1,7 +1,6 @@
 #include "backup/transport.h"
 
 #include <errno.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -20,19 +19,6 @@ Status MakeDirs(const std::string& dir, mode_t mode) {
       return IOError(cur + ": cannot create directory: " + std::strerror(errno));
   }
   return Status::Ok();
-}
-
-std::string RandomHex() {
-  uint8_t r[8];
-  size_t got = 0;
-  while (got < sizeof r) {
-    ssize_t n = getrandom(r + got, sizeof r - got, 0);
-    if (n > 0) got += static_cast<size_t>(n);
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : r) s += {kHex[b >> 4], kHex[b & 15]};
-  return s;
 }
 
 bool SplitUserinfo(const std::string& url, std::string* userinfo, std::string* without) {

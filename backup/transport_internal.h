@@ -13,8 +13,6 @@ namespace ddl {
 
 // mkdir -p; new directories get `mode`.
 Status MakeDirs(const std::string& dir, mode_t mode = 0755);
-// 16 random hex digits (getrandom), for temporary names.
-std::string RandomHex();
 
 Result<std::unique_ptr<Transport>> OpenFileTransport(const std::string& url);
 Result<std::unique_ptr<Transport>> OpenHttpTransport(const std::string& url, const TransportConfig& c);

@@ -32,22 +32,26 @@ Status FileStream::Read(void* buf, size_t n, size_t* got) {
   return Status::Ok();
 }
 
+std::string RandomHex() {
+  uint8_t r[8];
+  size_t got = 0;
+  while (got < sizeof r) {
+    ssize_t n = getrandom(r + got, sizeof r - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : r) s += {kHex[b >> 4], kHex[b & 15]};
+  return s;
+}
+
 Result<std::unique_ptr<File>> CreateTempFile(Env* env, const std::string& target, std::string* tmp_path) {
   const size_t slash = target.rfind('/');
   const std::string dir = slash == std::string::npos ? "" : target.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
   Status last;
   for (int attempt = 0; attempt < 16; attempt++) {
-    uint8_t r[8];
-    size_t got = 0;
-    while (got < sizeof r) {
-      ssize_t n = getrandom(r + got, sizeof r - got, 0);
-      if (n > 0) got += static_cast<size_t>(n);
-    }
-    static const char kHex[] = "0123456789abcdef";
-    std::string suffix;
-    for (uint8_t b : r) suffix += {kHex[b >> 4], kHex[b & 15]};
-    std::string path = dir + "." + base + "." + suffix + ".tmp";
+    std::string path = dir + "." + base + "." + RandomHex() + ".tmp";
     auto f = env->Open(path, OpenMode::kCreateNew);
     if (f.ok()) {
       *tmp_path = path;

@@ -123,6 +123,9 @@ class Env {
   static Env* Posix();
 };
 
+// 16 random hex digits (getrandom), for names no one can guess.
+std::string RandomHex();
+
 // Creates a new, uniquely named file beside `target` (same directory, name
 // ".BASENAME.<16 random hex digits>.tmp") with OpenMode::kCreateNew, so a
 // file or link planted at a guessable name is never followed or reused.

@@ -218,7 +218,9 @@ if [ "$attach_ok" -eq 1 ]; then
   gap_attach() {
     local lockfile=$1 pa pf i; shift
     rm -rf "$DDLOOP_RUN_DIR"
-    strace -f -qq -o /dev/null -b execve -e trace=execve -e inject=execve:delay_enter=2000000 \
+    # LeakSanitizer cannot run under ptrace: an ASan build traces without it.
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+      strace -f -qq -o /dev/null -b execve -e trace=execve -e inject=execve:delay_enter=2000000 \
       "$@" >gap.out 2>gap.err & pa=$!
     for i in $(seq 1 200); do ls "$DDLOOP_RUN_DIR"/ddl-*/state >/dev/null 2>&1 && break; sleep 0.05; done
     GAP_IN=0

@@ -98,6 +98,24 @@ std::string MemEnv::Stamp(const std::string& path) {
          ":" + std::to_string(it->second->version);
 }
 
+namespace {
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+}  // namespace
+
+Status MemEnv::SyncDirOf(const std::string& path) {
+  DDL_RETURN_IF_ERROR(Tick());
+  std::lock_guard<std::mutex> l(mu_);
+  const std::string dir = DirOf(path);
+  for (auto it = durable_.begin(); it != durable_.end();)
+    it = DirOf(it->first) == dir ? durable_.erase(it) : std::next(it);
+  for (const auto& kv : files_)
+    if (DirOf(kv.first) == dir) durable_[kv.first] = kv.second;
+  return Status::Ok();
+}
+
 Result<std::vector<std::string>> MemEnv::ListDir(const std::string& dir) {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<std::string> out;
@@ -121,6 +139,7 @@ void MemEnv::Put(const std::string& path, std::vector<uint8_t> bytes) {
   d->data = std::move(bytes);
   d->synced = d->data;
   files_[path] = d;
+  durable_[path] = d;
 }
 
 std::vector<uint8_t> MemEnv::Get(const std::string& path) {
@@ -145,6 +164,7 @@ Status FaultInjectionEnv::Tick() {
 
 void FaultInjectionEnv::DropUnsyncedData() {
   std::lock_guard<std::mutex> l(mu_);
+  files_ = durable_;
   for (auto& kv : files_) {
     kv.second->data = kv.second->synced;
     kv.second->version++;

@@ -2,11 +2,13 @@
 // simulates a crash (LevelDB's fault_injection_test is the model).
 //
 // MemEnv keeps every file as bytes in memory. FaultInjectionEnv also keeps
-// the last synced contents of each file: after CrashAfter(n) the n-th
-// mutating call and every later call fail with kIOError ("injected crash"),
-// and DropUnsyncedData() rolls every file back to what was last synced, as a
-// power cut would. Renames and removals are durable once done (the journaled
-// filesystems we target order them after the data we synced first).
+// the last synced contents of each file and the directory entries as of the
+// last SyncDirOf of each directory: after CrashAfter(n) the n-th mutating
+// call and every later call fail with kIOError ("injected crash"), and
+// DropUnsyncedData() rolls every file back to what was last synced and every
+// directory back to its last sync, as a power cut would: a file created or
+// renamed into place since then vanishes (a rename is undone), and one
+// removed since then comes back.
 // Both are thread-safe.
 #pragma once
 
@@ -30,7 +32,8 @@ class MemEnv : public Env {
   Result<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override;
   Status Rename(const std::string& from, const std::string& to) override;
   Status Remove(const std::string& path) override;
-  Status SyncDirOf(const std::string&) override { return Tick(); }
+  // Makes the entries of the directory holding `path` durable.
+  Status SyncDirOf(const std::string& path) override;
   bool Exists(const std::string& path) override;
   std::string Stamp(const std::string& path) override;
   bool IsBlockDevice(const std::string&) override { return false; }
@@ -49,6 +52,8 @@ class MemEnv : public Env {
  protected:
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<MemFileData>> files_;
+  // The directory entries as of each directory's last SyncDirOf (and Put).
+  std::map<std::string, std::shared_ptr<MemFileData>> durable_;
 };
 
 class FaultInjectionEnv : public MemEnv {

@@ -64,3 +64,11 @@ finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
+
+# flip_byte FILE OFFSET: inverts the byte at OFFSET, so the file surely
+# changes (writing a fixed byte leaves it unchanged 1 time in 256).
+flip_byte() {
+  local b
+  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "\\$(printf '%03o' $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

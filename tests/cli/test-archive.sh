@@ -148,7 +148,7 @@ fi
 off=$(python3 -c "import sys; a=open('set.tar','rb').read(); d=open('ab.delta','rb').read(); print(a.index(d[:512]))")
 cp set.tar bad.tar
 size=$(stat -c %s ab.delta)
-printf '\x55' | dd of=bad.tar bs=1 seek=$((off + size / 2)) conv=notrunc status=none
+flip_byte bad.tar $((off + size / 2))
 check "the byte really changed" sh -c "! cmp -s bad.tar set.tar"
 expect_exit 4 "restore --verify reports the damaged deltafile" "$DDLOOP" restore -f bad.tar --verify
 err_has "ab.delta"

@@ -65,7 +65,7 @@ check "no partial file is left" [ -z "$(ls -A resume | grep part)" ]
 mkdir bad
 obj4=$(ls repo/deltas/c4.delta.*)
 cp "$obj4" obj4.orig
-printf 'X' | dd of="$obj4" bs=1 seek=5000 conv=notrunc status=none
+flip_byte "$obj4" 5000
 expect_exit 4 "a corrupted object fails the pull" "$DDLOOP" pull --after c3.delta -q "$REPO" bad
 err_has "c4.delta"
 err_has "checksum"

@@ -88,7 +88,7 @@ check "resumed_from is 0 for a plain PUT" [ "$(file_field push.json big.delta re
 
 # A corrupted object on the server is detected and not renamed into place.
 obj=$(ls "$WWW"/deltas/c3.delta.*)
-printf 'Y' | dd of="$obj" bs=1 seek=3000 conv=notrunc status=none
+flip_byte "$obj" 3000
 mkdir bad
 expect_exit 4 "a corrupted object fails the pull" "$DDLOOP" pull -q --after c2.delta "$REPO" bad
 err_has "$REPO/deltas/c3.delta"

@@ -52,9 +52,11 @@ class Applier {
     }
     // The image is ours alone until the state says where it stands, and no
     // mount or attach serves it as a base meanwhile (file_lock.h). Taken
-    // before the state is read, so what we read cannot change under us.
-    if (env_ == Env::Posix()) {
-      DDL_ASSIGN_OR_RETURN(lock_, FileLock::Acquire(image_, LockKind::kExclusive));
+    // before the state is read, so what we read cannot change under us, and
+    // on the file just opened, so what we lock is what we write.
+    if (o_.after_open_for_test) o_.after_open_for_test();
+    if (img_->Descriptor() >= 0) {
+      DDL_ASSIGN_OR_RETURN(lock_, FileLock::AcquireOpen(image_, img_->Descriptor(), LockKind::kExclusive));
     }
     if (created) {
       DDL_RETURN_IF_ERROR(img_->Sync());

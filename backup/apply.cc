@@ -57,6 +57,9 @@ class Applier {
     if (o_.after_open_for_test) o_.after_open_for_test();
     if (img_->Descriptor() >= 0) {
       DDL_ASSIGN_OR_RETURN(lock_, FileLock::AcquireOpen(image_, img_->Descriptor(), LockKind::kExclusive));
+    } else {
+      // An Env without descriptors (the memory env of a test): its own table.
+      DDL_ASSIGN_OR_RETURN(env_lock_, env_->LockFile(image_, true));
     }
     if (created) {
       DDL_RETURN_IF_ERROR(img_->Sync());
@@ -223,6 +226,7 @@ class Applier {
   std::string state_path_;
   std::string image_id_;  // EscapeStateName(ImageIdentity(image_))
   std::unique_ptr<FileLock> lock_;  // held until the Applier goes
+  std::unique_ptr<LockedFile> env_lock_;  // the same, in an Env without descriptors
   std::unique_ptr<File> img_;
   uint64_t image_size_ = 0;
   ReplicaState state_;

@@ -120,6 +120,31 @@ TEST(ApplyLock, LockIsOnTheFileOpenedEvenIfThePathIsSwapped) {
   EXPECT_EQ(ReadFileBytes("/proc/self/fd/" + std::to_string(held.value()->fd())), v0);
 }
 
+// In the memory env the image lock is the Env's table: a holder in the same
+// test keeps apply out, with nothing written.
+TEST(ApplyLock, MemoryEnvLockRefusesApply) {
+  Bytes v0 = RandomBytes(1 << 20, 7), v1 = v0;
+  Put(&v1, 4096, RandomBytes(200000, 8));
+  WriterOptions w;
+  w.chunk_shift = 14;
+  MemEnv env;
+  env.Put("d01", MakeDelta(&v0, v1, w));
+  env.Put("img", v0);
+  auto held = env.LockFile("img", false);  // as a mount serving it would
+  ASSERT_TRUE(held.ok());
+  ApplyOptions o;
+  o.env = &env;
+  o.threads = 1;
+  ApplyReport rep;
+  Status s = ApplyChain({"d01"}, "img", o, &rep);
+  EXPECT_EQ(s.code(), Code::kBusy) << s.message();
+  EXPECT_TRUE(env.Get("img") == v0);
+  EXPECT_FALSE(env.Exists(DefaultStatePath(&env, "img")));
+  held.value().reset();
+  ASSERT_TRUE(ApplyChain({"d01"}, "img", o, &rep).ok());
+  EXPECT_TRUE(env.Get("img") == v1);
+}
+
 // One --state for two images: the state of the first must not vouch for
 // the second (with --check quick, only the changed chunks would be read).
 TEST(ApplyLock, StateOfAnotherImageIsNotTrusted) {

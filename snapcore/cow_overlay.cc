@@ -50,21 +50,26 @@ Result<std::unique_ptr<CowOverlay>> CowOverlay::Open(const std::string& path, Ch
   const uint64_t bitmap_bytes = (c->bits_.size() * 8 + kPage - 1) / kPage * kPage;
   c->trailer_off_ = c->bitmap_off_ + bitmap_bytes;
 
-  // A new scratch file is created O_EXCL; an existing one (to go on with
-  // it) must be our own regular file, never reached through a link.
-  auto created = env->Open(path, OpenMode::kCreateNew);
-  if (created.ok()) {  // new: sized, sparse, with an empty bitmap
-    c->file_ = std::move(created.value());
+  // A new (or empty) file: sized, sparse, with an empty bitmap and the
+  // trailer, synced, and its name too: else a crash could lose the file with
+  // every block a later Sync() promised.
+  auto init = [&]() {
     std::string t = c->Trailer();
     Status s = c->file_->Truncate(c->trailer_off_);
     if (s.ok()) s = c->file_->WriteAt(c->trailer_off_, t.data(), t.size());
     if (s.ok()) s = c->file_->Sync();
-    // The new name too: else a crash could lose the file with every block
-    // a later Sync() promised.
     if (s.ok()) s = env->SyncDirOf(path);
+    return s;
+  };
+  // A new scratch file is created O_EXCL; an existing one (to go on with
+  // it) must be our own regular file, never reached through a link.
+  auto created = env->Open(path, OpenMode::kCreateNew);
+  if (created.ok()) {
+    c->file_ = std::move(created.value());
+    Status s = init();
     if (!s.ok()) {
       c->file_.reset();
-      env->Remove(path);  // best effort: a half-made file would be refused on reopen
+      (void)env->Remove(path);  // best effort: a half-made file would be refused on reopen
       return s;
     }
     return c;
@@ -78,6 +83,10 @@ Result<std::unique_ptr<CowOverlay>> CowOverlay::Open(const std::string& path, Ch
   }
   c->file_ = std::move(existing.value());
   DDL_ASSIGN_OR_RETURN(uint64_t end, c->file_->Size());
+  if (end == 0) {  // an empty file of ours: made into a new one
+    DDL_RETURN_IF_ERROR(init());
+    return c;
+  }
   if (end != c->trailer_off_ + kPage)
     return Corruption(path + ": not a ddloop COW file for this chain (size " + std::to_string(end) + ")");
   std::string t(kPage, '\0');

@@ -90,6 +90,17 @@ TEST_F(CowOverlayCrashTest, UnsyncedWriteReadsAsBefore) {
   EXPECT_EQ(c.value()->blocks_written(), 1u);
 }
 
+// An empty file at the path (made by `touch`) is taken as a new one, as
+// before the overlay went through Env; a file of another size is refused.
+TEST_F(CowOverlayCrashTest, EmptyFileIsMadeNewOtherSizesAreRefused) {
+  env_.Put(kCow, {});
+  auto c = CowOverlay::Open(kCow, chain_.get(), &env_);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value()->blocks_written(), 0u);
+  env_.Put("other.cow", Bytes(100, 1));
+  EXPECT_EQ(CowOverlay::Open("other.cow", chain_.get(), &env_).status().code(), Code::kCorruption);
+}
+
 TEST_F(CowOverlayCrashTest, RandomCrashPoints) {
   std::mt19937_64 rng(1234);
   Bytes current = lower_img_;

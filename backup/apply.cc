@@ -52,9 +52,14 @@ class Applier {
     }
     // The image is ours alone until the state says where it stands, and no
     // mount or attach serves it as a base meanwhile (file_lock.h). Taken
-    // before the state is read, so what we read cannot change under us.
-    if (env_ == Env::Posix()) {
-      DDL_ASSIGN_OR_RETURN(lock_, FileLock::Acquire(image_, LockKind::kExclusive));
+    // before the state is read, so what we read cannot change under us, and
+    // on the file just opened, so what we lock is what we write.
+    if (o_.after_open_for_test) o_.after_open_for_test();
+    if (img_->Descriptor() >= 0) {
+      DDL_ASSIGN_OR_RETURN(lock_, FileLock::AcquireOpen(image_, img_->Descriptor(), LockKind::kExclusive));
+    } else {
+      // An Env without descriptors (the memory env of a test): its own table.
+      DDL_ASSIGN_OR_RETURN(env_lock_, env_->LockFile(image_, true));
     }
     if (created) {
       DDL_RETURN_IF_ERROR(img_->Sync());
@@ -221,6 +226,7 @@ class Applier {
   std::string state_path_;
   std::string image_id_;  // EscapeStateName(ImageIdentity(image_))
   std::unique_ptr<FileLock> lock_;  // held until the Applier goes
+  std::unique_ptr<LockedFile> env_lock_;  // the same, in an Env without descriptors
   std::unique_ptr<File> img_;
   uint64_t image_size_ = 0;
   ReplicaState state_;

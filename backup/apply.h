@@ -53,6 +53,9 @@ struct ApplyOptions {
   std::function<void(const std::string& name, uint64_t done, uint64_t total)> progress;
   // Informational lines: skipped deltas, resumption, how the base was checked.
   std::function<void(const std::string& line)> note;
+  // Tests only: runs after the image is opened and before it is locked (to
+  // swap the path in that window).
+  std::function<void()> after_open_for_test;
 };
 
 struct ApplyReport {

@@ -1,15 +1,9 @@
 // cmd_archive.cc - `ddloop archive DELTA... -f TARGET`: write a deltafile
 // chain as a pax tar archive (or a numbered set of them) to a file, a pipe
 // or a tape, in fixed-size blocks (backup/archive_writer.h).
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
-#include <cstring>
 
+#include "backup/archive_target.h"
 #include "backup/archive_writer.h"
 #include "ddloop/command.h"
 #include "ddloop/output.h"
@@ -33,92 +27,13 @@ struct ArchiveCmdOptions {
   bool quiet = false;
 };
 
-// The file being appended to and its size before, for the signal handler
-// (ftruncate and fsync are async-signal-safe).
-int g_append_fd = -1;
-off_t g_append_size = 0;
-
-void UndoAppendOnSignal(int sig) {
-  if (g_append_fd >= 0 && ::ftruncate(g_append_fd, g_append_size) == 0) ::fsync(g_append_fd);
-  ::signal(sig, SIG_DFL);
-  ::raise(sig);
-}
-
-// --append to an existing regular file: the archive is added at its end;
-// on any failure, and when SIGINT, SIGTERM or SIGHUP stops the process, the
-// file is cut back to its size before the append (and synced), so a failed
-// append (a full disk) leaves the archive exactly as it was and a later
-// append restores in full. One at a time per process.
-class AppendTarget {
- public:
-  ~AppendTarget() {
-    g_append_fd = -1;
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  Status Open(const std::string& path) {
-    path_ = path;
-    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-    if (fd_ < 0) return IOError(path + ": cannot open: " + std::strerror(errno));
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return IOError(path + ": stat failed: " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) return IOError(path + ": changed while being opened; refusing to append to it");
-    before_ = static_cast<uint64_t>(st.st_size);
-    g_append_size = st.st_size;
-    g_append_fd = fd_;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, UndoAppendOnSignal);
-    return Status::Ok();
-  }
-
-  Status Write(const void* p, size_t n) {
-    const char* c = static_cast<const char*>(p);
-    while (n > 0) {
-      ssize_t w = ::write(fd_, c, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return IOError(path_ + ": write failed: " + (w < 0 ? std::strerror(errno) : "no progress"));
-      c += w;
-      n -= static_cast<size_t>(w);
-    }
-    return Status::Ok();
-  }
-
-  Status Sync() {
-    if (::fsync(fd_) != 0) return IOError(path_ + ": fsync failed: " + std::strerror(errno));
-    return Status::Ok();
-  }
-
-  // After a failure: `s` with what became of the file.
-  Status Undo(const Status& s) {
-    if (::ftruncate(fd_, static_cast<off_t>(before_)) != 0 || ::fsync(fd_) != 0)
-      return Status(s.code(), s.message() + "; and cutting the archive back to its " + std::to_string(before_) +
-                                  " bytes failed: " + std::strerror(errno));
-    return Status(s.code(), s.message() + " (the archive is as it was before the append)");
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  uint64_t before_ = 0;
-};
-
-bool IsRegularFile(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// Archive `k` of the plan to its file: appended (above), or through
-// OutputTarget: a regular file is written beside it and renamed over it, a
-// pipe, FIFO or tape is written in place, a terminal is refused.
+// Archive `k` of the plan to its file: appended (backup/archive_target.h),
+// or through OutputTarget: a regular file is written beside it and renamed
+// over it, a pipe, FIFO or tape is written in place, a terminal is rejected.
 Status WriteOne(const ArchivePlan& plan, size_t k, bool append, const ArchiveWriteOptions& wo,
                 ArchiveWriteReport* rep) {
   const std::string& path = plan.archives[k].this_archive;
-  if (append && path != "-" && IsRegularFile(path)) {
-    AppendTarget t;
-    DDL_RETURN_IF_ERROR(t.Open(path));
-    Status s = WriteArchive(plan, k, [&](const void* p, size_t n) { return t.Write(p, n); }, wo, rep);
-    if (s.ok()) s = t.Sync();
-    return s.ok() ? s : t.Undo(s);
-  }
+  if (append && path != "-" && IsAppendableFile(path)) return AppendArchive(plan, k, path, wo, rep);
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<OutputTarget> t, OutputTarget::Open(path, "an archive"));
   return t->Write(Env::Posix(), [&](File* f) {
     uint64_t pos = 0;

@@ -1,16 +1,13 @@
 // cmd_restore.cc - `ddloop restore -f SOURCE...`: read ddloop archives front
 // to back (a file, a pipe, a tape) and list, verify, extract or apply the
 // deltafiles they hold (backup/archive_reader.h).
-#include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <memory>
 
 #include "backup/archive_reader.h"
+#include "backup/archive_source.h"
 #include "ddloop/command.h"
 #include "ddloop/output.h"
 
@@ -26,38 +23,6 @@ struct RestoreCmdOptions {
   std::string apply;
   bool json = false;
   bool quiet = false;
-};
-
-// Opens SOURCE for sequential reading: standard input, a file, a FIFO or a
-// tape (which File does not model; FdStream reads them all).
-class Source {
- public:
-  ~Source() {
-    if (fd_ > STDIN_FILENO) ::close(fd_);
-  }
-  Status Open(const std::string& path) {
-    // A terminal gives no archive: refused at once instead of waiting for input.
-    auto refuse_tty = [](const std::string& name) {
-      return InvalidArgument(name + ": is a terminal; refusing to read an archive from it (give a file, or redirect "
-                                    "from a file or pipe)");
-    };
-    if (path == "-") {
-      if (::isatty(STDIN_FILENO)) return refuse_tty("<stdin>");
-      stream_ = std::make_unique<FdStream>(STDIN_FILENO, "<stdin>");
-      return Status::Ok();
-    }
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd_ < 0) return Status(errno == ENOENT ? Code::kNotFound : Code::kIOError,
-                               path + ": cannot open: " + std::strerror(errno));
-    if (::isatty(fd_)) return refuse_tty(path);
-    stream_ = std::make_unique<FdStream>(fd_, path);
-    return Status::Ok();
-  }
-  Stream* stream() { return stream_.get(); }
-
- private:
-  int fd_ = -1;
-  std::unique_ptr<FdStream> stream_;
 };
 
 Json CatalogJson(const std::string& source, const Catalog& c) {
@@ -96,12 +61,12 @@ Status Run(const RestoreCmdOptions& o) {
     if (::stat(o.extract.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       return InvalidArgument(o.extract + ": not a directory (--extract needs an existing directory)");
   }
-  std::vector<std::unique_ptr<Source>> sources;
+  std::vector<std::unique_ptr<ArchiveSource>> sources;
   std::vector<Stream*> streams;
   for (const std::string& path : o.sources) {
-    sources.push_back(std::make_unique<Source>());
-    DDL_RETURN_IF_ERROR(sources.back()->Open(path));
-    streams.push_back(sources.back()->stream());
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<ArchiveSource> src, ArchiveSource::Open(Env::Posix(), path));
+    streams.push_back(src->stream());
+    sources.push_back(std::move(src));
   }
   const bool human = !o.quiet && !o.json;
   Progress progress(human);

@@ -23,7 +23,7 @@ Status SysError(const std::string& name, const char* what, int err) {
 
 // A File over a descriptor that is written strictly front to back with
 // write(2): a pipe, a FIFO, a character or block device, standard output.
-// Writing anywhere but at the current end is a bug of the caller, refused.
+// Writing anywhere but at the current end is a bug of the caller, rejected.
 class StreamFile : public File {
  public:
   StreamFile(std::string name, int fd, bool sync) : File(std::move(name)), fd_(fd), sync_(sync) {}
@@ -67,7 +67,7 @@ class StreamFile : public File {
   uint64_t pos_ = 0;
 };
 
-Status RefuseTerminal(const std::string& name, const std::string& what) {
+Status RejectTerminal(const std::string& name, const std::string& what) {
   return InvalidArgument(name + ": is a terminal; refusing to write " + what +
                          " to it (give a file, or redirect to a file or pipe)");
 }
@@ -85,7 +85,7 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& out,
   const bool have_stdout = ::fstat(STDOUT_FILENO, &so) == 0;
   auto use_stdout = [&]() -> Result<std::unique_ptr<OutputTarget>> {
     if (!have_stdout) return IOError(t->name_ + ": standard output is closed");
-    if (::isatty(STDOUT_FILENO)) return RefuseTerminal(t->name_, what);
+    if (::isatty(STDOUT_FILENO)) return RejectTerminal(t->name_, what);
     t->fd_ = STDOUT_FILENO;
     t->stream_ = t->stdout_ = true;
     t->sync_ = S_ISREG(so.st_mode) || S_ISBLK(so.st_mode);
@@ -127,7 +127,7 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& out,
   }
 
   // A FIFO, a device: written in place, never created, truncated or replaced.
-  // O_EXCL on a block device: refused if mounted or otherwise held.
+  // O_EXCL on a block device: rejected if mounted or otherwise held.
   int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY | (S_ISBLK(st.st_mode) ? O_EXCL : 0);
   int fd = ::open(out.c_str(), flags);
   if (fd < 0) return SysError(out, "cannot open", errno);
@@ -138,7 +138,7 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& out,
   if (::fstat(fd, &sf) != 0) return SysError(out, "stat failed", errno);
   if (S_ISREG(sf.st_mode) || S_ISDIR(sf.st_mode) || sf.st_ino != st.st_ino || sf.st_dev != st.st_dev)
     return IOError(out + ": changed while being opened; refusing to write to it");
-  if (::isatty(fd)) return RefuseTerminal(out, what);
+  if (::isatty(fd)) return RejectTerminal(out, what);
   t->sync_ = S_ISBLK(sf.st_mode);
   ::signal(SIGPIPE, SIG_IGN);
   return t;

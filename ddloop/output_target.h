@@ -7,8 +7,8 @@
 //   (also through a symbolic link; the link stays)
 //   a regular file or a missing name                       ReplaceFile
 //   (through a symbolic link: the file it resolves to)
-//   a terminal                                             refused
-//   a directory                                            refused
+//   a terminal                                             rejected
+//   a directory                                            rejected
 //
 // A stream is written once, front to back, from its current position (a
 // block device: from offset 0) and never resized or renamed; only regular
@@ -26,7 +26,7 @@ namespace ddl::cli {
 class OutputTarget {
  public:
   // Classifies `out` and, for a stream, opens it for writing (a FIFO waits
-  // here for its reader). `what` names the data in the refusal of a
+  // here for its reader). `what` names the data in the rejection of a
   // terminal ("a deltafile").
   static Result<std::unique_ptr<OutputTarget>> Open(const std::string& out, const std::string& what);
   ~OutputTarget();

@@ -159,6 +159,31 @@ Result<std::unique_ptr<FileLock>> FileLock::Acquire(const std::string& path, Loc
   return std::unique_ptr<FileLock>(new FileLock(fd, node));
 }
 
+Result<std::unique_ptr<FileLock>> FileLock::AcquireOpen(const std::string& path, int fd, LockKind kind) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return IOError(path + ": stat failed: " + std::strerror(errno));
+  if (S_ISBLK(st.st_mode)) {
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> l, Acquire(path, kind));
+    struct stat ls;
+    if (::fstat(l->fd(), &ls) != 0 || !S_ISBLK(ls.st_mode) || ls.st_rdev != st.st_rdev)
+      return IOError(path + ": changed while being opened; refusing to write to it");
+    return l;
+  }
+  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return IOError(path + ": cannot lock: " + std::strerror(errno));
+  int r;
+  do {
+    r = ::flock(dup, (kind == LockKind::kExclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) {
+    int e = errno;
+    ::close(dup);
+    if (e == EWOULDBLOCK) return Busy(path, "holds its lock");
+    return IOError(path + ": cannot lock: " + std::strerror(e));
+  }
+  return std::unique_ptr<FileLock>(new FileLock(dup, path));
+}
+
 FileLock::~FileLock() {
   // No LOCK_UN: that would drop the lock for every holder of the open file
   // (the kernel driver, a forked server); closing drops only our reference.

@@ -20,7 +20,9 @@
 // own claim on the device, which refuses a mounted device and any other
 // exclusive opener whatever node they use.
 //
-// POSIX only: not part of Env (an in-memory Env has no other process).
+// POSIX only: images and devices need the canonical node and O_EXCL, which
+// Env does not model. Lock files of our own (a volume's VOL/lock) use
+// Env::LockFile instead, so the memory env sees their conflicts.
 // A FileLock is not copyable; it is used by one thread.
 #pragma once
 
@@ -40,13 +42,23 @@ class FileLock {
   // lock, or (exclusive, block device) the kernel reports the device in use.
   static Result<std::unique_ptr<FileLock>> Acquire(const std::string& path, LockKind kind);
 
+  // Locks what `fd` (the caller's descriptor, opened from `path`) is open
+  // on, so the object locked is the object used even if `path` was renamed
+  // or replaced after it was opened. A regular file: the lock is taken on
+  // fd's own open file, through a duplicate descriptor (it lasts until fd
+  // and the duplicate are both closed). A block device: as Acquire, on the
+  // canonical node, then checked to be the device fd is open on (else
+  // kIOError "changed while being opened"). kBusy as Acquire.
+  static Result<std::unique_ptr<FileLock>> AcquireOpen(const std::string& path, int fd, LockKind kind);
+
   // Closes the descriptor. The lock ends when the last reference to the open
   // file goes (a child after fork, or the kernel driver, may keep it).
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
-  // The locked descriptor (read-only), e.g. to hand to the kernel driver.
+  // The locked descriptor (from Acquire: read-only), e.g. to hand to the
+  // kernel driver.
   int fd() const { return fd_; }
   // The node that was opened and locked.
   const std::string& node() const { return node_; }

@@ -43,6 +43,11 @@ class File {
   // do. A hint: the default does nothing.
   virtual void StartWriteback(uint64_t off, uint64_t len) { (void)off, (void)len; }
 
+  // The POSIX descriptor behind the file, or -1 (memory files), so a lock
+  // can be taken on the very file that was opened (file_lock.h). Owned by
+  // the File.
+  virtual int Descriptor() const { return -1; }
+
   // Reads exactly n bytes or fails with kTruncated naming the file.
   Status ReadExact(uint64_t off, void* buf, size_t n);
 
@@ -60,6 +65,15 @@ class Stream {
 
  private:
   std::string name_;
+};
+
+// A lock taken by Env::LockFile on a small file, held until this object is
+// deleted. The locked file is open read-write, so the holder can write into
+// it who it is (for the messages of those it keeps out). Used by one thread.
+class LockedFile {
+ public:
+  virtual ~LockedFile() = default;
+  virtual File* file() = 0;
 };
 
 // Reads a File front to back from `start`.
@@ -118,6 +132,13 @@ class Env {
   virtual Status MakeDir(const std::string& path) = 0;
   // The names (not paths) of the entries of a directory, without . and ..
   virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
+  // Opens `path` read-write, creating it (mode 0600) if missing, never
+  // through a symbolic link, and locks it without waiting (LevelDB's
+  // Env::LockFile): exclusive, or shared with other shared holders. kBusy,
+  // naming the path, when someone else holds a conflicting lock. POSIX:
+  // flock on the open file (other processes, and other opens in this one,
+  // conflict); MemEnv: a table in the Env, so two holders in one test do.
+  virtual Result<std::unique_ptr<LockedFile>> LockFile(const std::string& path, bool exclusive) = 0;
 
   // The process-wide POSIX environment. Never deleted.
   static Env* Posix();

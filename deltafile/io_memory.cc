@@ -55,7 +55,39 @@ class MemFile : public File {
   std::mutex* mu_;
 };
 
+class MemLockedFile : public LockedFile {
+ public:
+  MemLockedFile(MemEnv* env, std::string path, bool exclusive, std::unique_ptr<File> f)
+      : env_(env), path_(std::move(path)), exclusive_(exclusive), f_(std::move(f)) {}
+  ~MemLockedFile() override { env_->Unlock(path_, exclusive_); }
+  File* file() override { return f_.get(); }
+
+ private:
+  MemEnv* env_;
+  std::string path_;
+  bool exclusive_;
+  std::unique_ptr<File> f_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<LockedFile>> MemEnv::LockFile(const std::string& path, bool exclusive) {
+  auto f = Exists(path) ? Open(path, OpenMode::kReadWrite) : Open(path, OpenMode::kCreateNew);
+  if (!f.ok() && f.status().code() == Code::kExists) f = Open(path, OpenMode::kReadWrite);
+  if (!f.ok()) return f.status();
+  std::lock_guard<std::mutex> l(lock_mu_);
+  int& held = locks_[path];
+  if (held < 0 || (exclusive && held > 0)) return Status(Code::kBusy, path + ": locked by another holder");
+  held = exclusive ? -1 : held + 1;
+  return std::unique_ptr<LockedFile>(new MemLockedFile(this, path, exclusive, std::move(f.value())));
+}
+
+void MemEnv::Unlock(const std::string& path, bool exclusive) {
+  std::lock_guard<std::mutex> l(lock_mu_);
+  auto it = locks_.find(path);
+  if (it == locks_.end()) return;
+  if (exclusive || --it->second <= 0) locks_.erase(it);
+}
 
 Result<std::unique_ptr<File>> MemEnv::Open(const std::string& path, OpenMode mode) {
   const bool create = mode == OpenMode::kCreate || mode == OpenMode::kCreateNew;

@@ -9,6 +9,9 @@
 // directory back to its last sync, as a power cut would: a file created or
 // renamed into place since then vanishes (a rename is undone), and one
 // removed since then comes back.
+// LockFile locks in a table of the Env: two holders in one test conflict as
+// two processes would; DropUnsyncedData leaves locks alone (a crash ends the
+// process that held them: the test deletes its LockedFile objects).
 // Both are thread-safe.
 #pragma once
 
@@ -41,6 +44,9 @@ class MemEnv : public Env {
   // whose path is dir + "/" + name.
   Status MakeDir(const std::string&) override { return Tick(); }
   Result<std::vector<std::string>> ListDir(const std::string& dir) override;
+  Result<std::unique_ptr<LockedFile>> LockFile(const std::string& path, bool exclusive) override;
+  // Drops one hold of `path` (called by the LockedFile).
+  void Unlock(const std::string& path, bool exclusive);
 
   // Direct access for tests.
   void Put(const std::string& path, std::vector<uint8_t> bytes);
@@ -54,6 +60,10 @@ class MemEnv : public Env {
   std::map<std::string, std::shared_ptr<MemFileData>> files_;
   // The directory entries as of each directory's last SyncDirOf (and Put).
   std::map<std::string, std::shared_ptr<MemFileData>> durable_;
+
+ private:
+  std::mutex lock_mu_;
+  std::map<std::string, int> locks_;  // path -> -1: exclusive, n > 0: n shared holders
 };
 
 class FaultInjectionEnv : public MemEnv {

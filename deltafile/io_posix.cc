@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@ class PosixFile : public File {
   PosixFile(std::string name, int fd, bool blockdev)
       : File(std::move(name)), fd_(fd), blockdev_(blockdev) {}
   ~PosixFile() override { ::close(fd_); }
+  int Descriptor() const override { return fd_; }
 
   Status ReadAt(uint64_t off, void* buf, size_t n, size_t* got) override {
     return ReadFully(name(), buf, n, got, [&](char* p, size_t len, size_t done) {
@@ -110,8 +112,41 @@ class PosixFile : public File {
   bool blockdev_;
 };
 
+// The lock lives as long as the open file: closing the descriptor (when the
+// File goes) drops it.
+class PosixLockedFile : public LockedFile {
+ public:
+  explicit PosixLockedFile(std::unique_ptr<File> f) : f_(std::move(f)) {}
+  File* file() override { return f_.get(); }
+
+ private:
+  std::unique_ptr<File> f_;
+};
+
 class PosixEnv : public Env {
  public:
+  Result<std::unique_ptr<LockedFile>> LockFile(const std::string& path, bool exclusive) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == ELOOP) return Status(Code::kIOError, path + ": is a symbolic link; refusing to lock through it");
+      return Errno(path, "cannot open", errno);
+    }
+    std::unique_ptr<File> f(new PosixFile(path, fd, false));  // closes fd from here on
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return Errno(path, "stat failed", errno);
+    if (!S_ISREG(st.st_mode)) return Status(Code::kIOError, path + ": not a regular file; cannot lock it");
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    int r;
+    do {
+      r = ::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+    } while (r != 0 && errno == EINTR);
+    if (r != 0) {
+      if (errno == EWOULDBLOCK) return Status(Code::kBusy, path + ": locked by another holder");
+      return Errno(path, "cannot lock", errno);
+    }
+    return std::unique_ptr<LockedFile>(new PosixLockedFile(std::move(f)));
+  }
+
   Result<std::unique_ptr<File>> Open(const std::string& path, OpenMode mode) override {
     int flags = O_CLOEXEC;
     mode_t perm = 0644;

@@ -1,11 +1,6 @@
 // cow_overlay.cc - CowOverlay.
 #include "snapcore/cow_overlay.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 #include "deltafile/endian.h"
@@ -17,48 +12,17 @@ namespace {
 constexpr char kMagic[8] = {'D', 'D', 'L', 'C', 'O', 'W', '1', '\0'};
 constexpr uint64_t kPage = 4096;
 
-Status Err(const std::string& path, const char* what) {
-  return IOError(path + ": " + what + ": " + std::strerror(errno));
-}
-
-Status PWriteAll(int fd, const std::string& path, const void* p, size_t n, uint64_t off) {
-  const char* c = static_cast<const char*>(p);
-  while (n > 0) {
-    ssize_t r = ::pwrite(fd, c, n, static_cast<off_t>(off));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return Err(path, "write failed");
-    }
-    c += r;
-    n -= static_cast<size_t>(r);
-    off += static_cast<uint64_t>(r);
-  }
-  return Status::Ok();
-}
-
-Status PReadAll(int fd, const std::string& path, void* p, size_t n, uint64_t off) {
-  char* c = static_cast<char*>(p);
-  while (n > 0) {
-    ssize_t r = ::pread(fd, c, n, static_cast<off_t>(off));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return Err(path, "read failed");
-    }
-    if (r == 0) {  // past EOF of a sparse file: zeros
-      std::memset(c, 0, n);
-      break;
-    }
-    c += r;
-    n -= static_cast<size_t>(r);
-    off += static_cast<uint64_t>(r);
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
-CowOverlay::~CowOverlay() {
-  if (fd_ >= 0) ::close(fd_);
+CowOverlay::~CowOverlay() = default;
+
+// Reads [off, off+n) of the scratch file; past its end (it is sparse up to
+// the trailer, so only a damaged file ends early) reads zeros.
+Status CowOverlay::ReadFile(uint64_t off, void* buf, size_t n) {
+  size_t got = 0;
+  DDL_RETURN_IF_ERROR(file_->ReadAt(off, buf, n, &got));
+  if (got < n) std::memset(static_cast<char*>(buf) + got, 0, n - got);
+  return Status::Ok();
 }
 
 std::string CowOverlay::Trailer() const {
@@ -70,7 +34,7 @@ std::string CowOverlay::Trailer() const {
   return t;
 }
 
-Result<std::unique_ptr<CowOverlay>> CowOverlay::Open(const std::string& path, ChainReader* lower) {
+Result<std::unique_ptr<CowOverlay>> CowOverlay::Open(const std::string& path, ChainReader* lower, Env* env) {
   std::unique_ptr<CowOverlay> c(new CowOverlay);
   c->path_ = path;
   c->lower_ = lower;
@@ -86,36 +50,53 @@ Result<std::unique_ptr<CowOverlay>> CowOverlay::Open(const std::string& path, Ch
   const uint64_t bitmap_bytes = (c->bits_.size() * 8 + kPage - 1) / kPage * kPage;
   c->trailer_off_ = c->bitmap_off_ + bitmap_bytes;
 
+  // A new (or empty) file: sized, sparse, with an empty bitmap and the
+  // trailer, synced, and its name too: else a crash could lose the file with
+  // every block a later Sync() promised.
+  auto init = [&]() {
+    std::string t = c->Trailer();
+    Status s = c->file_->Truncate(c->trailer_off_);
+    if (s.ok()) s = c->file_->WriteAt(c->trailer_off_, t.data(), t.size());
+    if (s.ok()) s = c->file_->Sync();
+    if (s.ok()) s = env->SyncDirOf(path);
+    return s;
+  };
   // A new scratch file is created O_EXCL; an existing one (to go on with
   // it) must be our own regular file, never reached through a link.
-  c->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (c->fd_ < 0 && errno == EEXIST) {
-    c->fd_ = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
-    if (c->fd_ >= 0 && (::fstat(c->fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
-                        st.st_nlink != 1))
-      return InvalidArgument(path + ": not a regular file of ours (owner, type or link count); refusing to use it");
-  }
-  if (c->fd_ < 0) return Err(path, errno == ELOOP ? "is a symbolic link; refusing" : "cannot open");
-  off_t end = ::lseek(c->fd_, 0, SEEK_END);
-  if (end < 0) return Err(path, "seek failed");
-  if (end == 0) {  // new: sized, sparse, with an empty bitmap
-    if (::ftruncate(c->fd_, static_cast<off_t>(c->trailer_off_)) != 0) return Err(path, "truncate failed");
-    std::string t = c->Trailer();
-    DDL_RETURN_IF_ERROR(PWriteAll(c->fd_, path, t.data(), t.size(), c->trailer_off_));
-    if (::fsync(c->fd_) != 0) return Err(path, "fsync failed");
+  auto created = env->Open(path, OpenMode::kCreateNew);
+  if (created.ok()) {
+    c->file_ = std::move(created.value());
+    Status s = init();
+    if (!s.ok()) {
+      c->file_.reset();
+      (void)env->Remove(path);  // best effort: a half-made file would be refused on reopen
+      return s;
+    }
     return c;
   }
-  if (static_cast<uint64_t>(end) != c->trailer_off_ + kPage)
+  if (created.status().code() != Code::kExists) return created.status();
+  auto existing = env->Open(path, OpenMode::kResume);
+  if (!existing.ok()) {
+    // Env's refusal of a file not ours keeps this file's exit code (2).
+    if (existing.status().message().find("not a regular file of ours") == std::string::npos) return existing.status();
+    return InvalidArgument(path + ": not a regular file of ours (owner, type or link count); refusing to use it");
+  }
+  c->file_ = std::move(existing.value());
+  DDL_ASSIGN_OR_RETURN(uint64_t end, c->file_->Size());
+  if (end == 0) {  // an empty file of ours: made into a new one
+    DDL_RETURN_IF_ERROR(init());
+    return c;
+  }
+  if (end != c->trailer_off_ + kPage)
     return Corruption(path + ": not a ddloop COW file for this chain (size " + std::to_string(end) + ")");
   std::string t(kPage, '\0');
-  DDL_RETURN_IF_ERROR(PReadAll(c->fd_, path, &t[0], kPage, c->trailer_off_));
+  DDL_RETURN_IF_ERROR(c->ReadFile(c->trailer_off_, &t[0], kPage));
   if (std::memcmp(t.data(), kMagic, 8) != 0 || LoadLE64(&t[kPage - 8]) != Xxh64(t.data(), kPage - 8))
     return Corruption(path + ": not a ddloop COW file (bad trailer)");
   if (t != c->Trailer())
     return Status(Code::kWrongBase, path + ": is a COW file of another chain target; use a new file");
   std::vector<uint64_t> words(c->bits_.size());
-  DDL_RETURN_IF_ERROR(PReadAll(c->fd_, path, words.data(), words.size() * 8, c->bitmap_off_));
+  DDL_RETURN_IF_ERROR(c->ReadFile(c->bitmap_off_, words.data(), words.size() * 8));
   uint64_t n = 0;
   for (size_t i = 0; i < words.size(); i++) {
     uint64_t w = LoadLE64(&words[i]);
@@ -152,7 +133,7 @@ Status CowOverlay::Read(uint64_t off, void* buf, size_t n) {
     uint64_t run_end = std::min(end, (pos / kBlock + 1) * kBlock);
     while (run_end < end && Has(run_end / kBlock) == cow) run_end = std::min(end, run_end + kBlock);
     if (cow) {
-      DDL_RETURN_IF_ERROR(PReadAll(fd_, path_, out + (pos - off), run_end - pos, pos));
+      DDL_RETURN_IF_ERROR(ReadFile(pos, out + (pos - off), run_end - pos));
     } else {
       DDL_RETURN_IF_ERROR(lower_->Read(pos, out + (pos - off), run_end - pos));
     }
@@ -176,7 +157,7 @@ Status CowOverlay::Write(uint64_t off, const void* buf, size_t n) {
       // Whole blocks: write straight through, as many as are whole.
       uint64_t whole_end = bstart + (end - bstart) / kBlock * kBlock;
       if (whole_end <= bstart) whole_end = stop;
-      DDL_RETURN_IF_ERROR(PWriteAll(fd_, path_, in + (pos - off), whole_end - pos, pos));
+      DDL_RETURN_IF_ERROR(file_->WriteAt(pos, in + (pos - off), whole_end - pos));
       for (uint64_t k = b; k * kBlock < whole_end; k++) Mark(k);
       pos = whole_end;
       continue;
@@ -184,7 +165,7 @@ Status CowOverlay::Write(uint64_t off, const void* buf, size_t n) {
     // A partial block: read it from wherever it lives, patch, write.
     DDL_RETURN_IF_ERROR(Read(bstart, block.data(), blen));
     std::memcpy(block.data() + (pos - bstart), in + (pos - off), stop - pos);
-    DDL_RETURN_IF_ERROR(PWriteAll(fd_, path_, block.data(), blen, bstart));
+    DDL_RETURN_IF_ERROR(file_->WriteAt(bstart, block.data(), blen));
     Mark(b);
     pos = stop;
   }
@@ -192,7 +173,7 @@ Status CowOverlay::Write(uint64_t off, const void* buf, size_t n) {
 }
 
 Status CowOverlay::Sync() {
-  if (::fdatasync(fd_) != 0) return Err(path_, "fdatasync failed");
+  DDL_RETURN_IF_ERROR(file_->Sync());
   std::set<uint64_t> pages;
   {
     std::lock_guard<std::mutex> l(dirty_mu_);
@@ -205,9 +186,9 @@ Status CowOverlay::Sync() {
     const size_t count = std::min<size_t>(kPage / 8, bits_.size() - first);
     std::memset(page.data(), 0, page.size());
     for (size_t i = 0; i < count; i++) StoreLE64(page.data() + 8 * i, bits_[first + i].load());
-    DDL_RETURN_IF_ERROR(PWriteAll(fd_, path_, page.data(), kPage, bitmap_off_ + p * kPage));
+    DDL_RETURN_IF_ERROR(file_->WriteAt(bitmap_off_ + p * kPage, page.data(), kPage));
   }
-  if (::fdatasync(fd_) != 0) return Err(path_, "fdatasync failed");
+  DDL_RETURN_IF_ERROR(file_->Sync());
   return Status::Ok();
 }
 

@@ -6,10 +6,14 @@
 // The scratch file holds the volume's blocks at their own offsets (sparse),
 // then, past the volume, a bitmap of the 4 KiB blocks written, and a 4 KiB
 // trailer naming the chain target it belongs to (identity, size, checksum).
-// The trailer is written once, when the file is created. Sync() makes
-// written data durable, then the bitmap pages it dirtied, so after a crash
-// every block whose write was synced reads back. Reopening the file over the same chain continues where it stopped;
-// over another chain it is refused. Thread-safe.
+// The trailer is written once, when the file is created, and the file and
+// its directory entry are synced before Open returns. Sync() makes written
+// data durable, then the bitmap pages it dirtied, so after a crash every
+// block whose write was synced reads back, and a block written since reads
+// either as before or as written, never anything else. Reopening the file
+// over the same chain continues where it stopped; over another chain it is
+// refused. All file access goes through an Env (deltafile/io.h), so the
+// crash promise is tested under FaultInjectionEnv. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "deltafile/chain.h"
+#include "deltafile/io.h"
 
 namespace ddl {
 
@@ -27,8 +32,11 @@ class CowOverlay {
  public:
   static constexpr uint64_t kBlock = 4096;
 
-  // Opens or creates `path` for the volume `lower` reads. lower must outlive it.
-  static Result<std::unique_ptr<CowOverlay>> Open(const std::string& path, ChainReader* lower);
+  // Opens or creates `path` for the volume `lower` reads, through `env`
+  // (a new file: OpenMode::kCreateNew; an existing one: OpenMode::kResume).
+  // lower and env must outlive it.
+  static Result<std::unique_ptr<CowOverlay>> Open(const std::string& path, ChainReader* lower,
+                                                  Env* env = Env::Posix());
   ~CowOverlay();
 
   Status Read(uint64_t off, void* buf, size_t n);
@@ -43,7 +51,9 @@ class CowOverlay {
   Status WriteBlocks(uint64_t off, const uint8_t* p, size_t n);
   std::string Trailer() const;
 
-  int fd_ = -1;
+  Status ReadFile(uint64_t off, void* buf, size_t n);
+
+  std::unique_ptr<File> file_;
   std::string path_;
   ChainReader* lower_ = nullptr;
   uint64_t size_ = 0;

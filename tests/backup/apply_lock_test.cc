@@ -93,6 +93,58 @@ TEST(ApplyLock, HeldLockRefusesApplyWithNothingWritten) {
   EXPECT_EQ(ReadFileBytes(d / "img"), v1);
 }
 
+// The path is swapped for another file between apply's open of the image and
+// its lock: the lock must be on the file apply writes (held by a "mount"),
+// not on whatever the path names by then. Locking by path again, as apply
+// did, took the free lock of the new file and wrote the served one.
+TEST(ApplyLock, LockIsOnTheFileOpenedEvenIfThePathIsSwapped) {
+  TempDir d;
+  Bytes v0 = RandomBytes(1 << 20, 7), v1 = v0;
+  Put(&v1, 4096, RandomBytes(200000, 8));
+  WriterOptions w;
+  w.chunk_shift = 14;
+  WriteFileBytes(d / "d01", MakeDelta(&v0, v1, w));
+  WriteFileBytes(d / "img", v0);
+  auto held = FileLock::Acquire(d / "img", LockKind::kShared);  // a mount serves this file
+  ASSERT_TRUE(held.ok());
+  ApplyOptions o;
+  o.threads = 1;
+  o.after_open_for_test = [&] {
+    WriteFileBytes(d / "other", v0);
+    ASSERT_EQ(::rename((d / "other").c_str(), (d / "img").c_str()), 0);
+  };
+  ApplyReport rep;
+  Status s = ApplyChain({d / "d01"}, d / "img", o, &rep);
+  EXPECT_EQ(s.code(), Code::kBusy) << s.message();
+  // The served file (only reachable through the lock's descriptor now) is untouched.
+  EXPECT_EQ(ReadFileBytes("/proc/self/fd/" + std::to_string(held.value()->fd())), v0);
+}
+
+// In the memory env the image lock is the Env's table: a holder in the same
+// test keeps apply out, with nothing written.
+TEST(ApplyLock, MemoryEnvLockRefusesApply) {
+  Bytes v0 = RandomBytes(1 << 20, 7), v1 = v0;
+  Put(&v1, 4096, RandomBytes(200000, 8));
+  WriterOptions w;
+  w.chunk_shift = 14;
+  MemEnv env;
+  env.Put("d01", MakeDelta(&v0, v1, w));
+  env.Put("img", v0);
+  auto held = env.LockFile("img", false);  // as a mount serving it would
+  ASSERT_TRUE(held.ok());
+  ApplyOptions o;
+  o.env = &env;
+  o.threads = 1;
+  ApplyReport rep;
+  Status s = ApplyChain({"d01"}, "img", o, &rep);
+  EXPECT_EQ(s.code(), Code::kBusy) << s.message();
+  EXPECT_TRUE(env.Get("img") == v0);
+  EXPECT_FALSE(env.Exists(DefaultStatePath(&env, "img")));
+  held.value().reset();
+  ASSERT_TRUE(ApplyChain({"d01"}, "img", o, &rep).ok());
+  EXPECT_TRUE(env.Get("img") == v1);
+}
+
 // One --state for two images: the state of the first must not vouch for
 // the second (with --check quick, only the changed chunks would be read).
 TEST(ApplyLock, StateOfAnotherImageIsNotTrusted) {

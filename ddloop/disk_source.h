@@ -10,7 +10,7 @@
 
 #include "deltafile/chain.h"
 #include "deltafile/status.h"
-#include "snapcore/cow_overlay.h"
+#include "attach/cow_overlay.h"
 
 namespace ddl::vol {
 class Volume;

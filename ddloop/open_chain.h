@@ -9,7 +9,7 @@
 
 #include "deltafile/chain.h"
 #include "deltafile/file_lock.h"
-#include "snapcore/cow_overlay.h"
+#include "attach/cow_overlay.h"
 
 namespace ddl::cli {
 

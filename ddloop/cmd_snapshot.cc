@@ -7,7 +7,8 @@
 #include <memory>
 
 #include "ddloop/output.h"
-#include "ddloop/run_program.h"
+#include "attach/run_program.h"
+#include "attach/teardown.h"
 #include "ddloop/volume_commands.h"
 
 namespace ddl::cli {
@@ -35,7 +36,7 @@ Result<std::string> AskServer(const std::string& dir, const std::string& request
 
 Status Freeze(const std::string& fs, bool freeze) {
   std::string err;
-  if (RunProgram({"fsfreeze", freeze ? "-f" : "-u", fs}, &err) == 0) return Status::Ok();
+  if (attach::RunProgram({"fsfreeze", freeze ? "-f" : "-u", fs}, &err) == 0) return Status::Ok();
   while (!err.empty() && err.back() == '\n') err.pop_back();
   return IOError(fs + ": fsfreeze " + (freeze ? "-f" : "-u") + " failed: " + err.substr(0, err.find('\n')));
 }
@@ -48,7 +49,7 @@ Status RunCreate(const SnapshotOptions& o) {
   if (name.find('\n') != std::string::npos) return InvalidArgument("a snapshot name cannot hold a newline");
   std::string fs;
   for (const Attachment& a : VolumeAttachments(dir))
-    if (a.snapshot.empty() && a.FsMounted()) fs = a.fs_mount;
+    if (a.snapshot.empty() && attach::FsMounted(a)) fs = a.fs_mount;
   std::string json;
   bool served = false;
   {
@@ -87,7 +88,7 @@ Status RunDelete(const SnapshotOptions& o) {
   const std::string dir = VolumeDir(o.vol);
   DDL_ASSIGN_OR_RETURN(vol::VolumeState st, ReadVolumeState(dir));
   if (o.names.empty()) return InvalidArgument("give the snapshots to delete");
-  // Deleting merges segments a snapshot's reader has mapped: refuse while one is attached.
+  // Deleting merges segments a snapshot's reader has mapped: reject while one is attached.
   for (const Attachment& a : VolumeAttachments(dir))
     if (!a.snapshot.empty())
       return InvalidArgument(dir + ": snapshot " + a.snapshot + " is attached (" + a.loop +

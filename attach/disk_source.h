@@ -17,7 +17,7 @@ class Volume;
 class SnapshotView;
 }  // namespace ddl::vol
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 class DiskSource {
  public:
@@ -41,4 +41,4 @@ std::unique_ptr<DiskSource> VolumeDisk(vol::Volume* v);
 // A snapshot, read-only.
 std::unique_ptr<DiskSource> SnapshotDisk(vol::SnapshotView* s);
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <memory>
 
-#include "ddloop/output.h"
-#include "attach/run_program.h"
+#include "attach/fs_freeze.h"
 #include "attach/teardown.h"
+#include "ddloop/output.h"
 #include "ddloop/volume_commands.h"
 
 namespace ddl::cli {
@@ -34,13 +34,6 @@ Result<std::string> AskServer(const std::string& dir, const std::string& request
   return Status(Code(code), end + 1);
 }
 
-Status Freeze(const std::string& fs, bool freeze) {
-  std::string err;
-  if (attach::RunProgram({"fsfreeze", freeze ? "-f" : "-u", fs}, &err) == 0) return Status::Ok();
-  while (!err.empty() && err.back() == '\n') err.pop_back();
-  return IOError(fs + ": fsfreeze " + (freeze ? "-f" : "-u") + " failed: " + err.substr(0, err.find('\n')));
-}
-
 Status RunCreate(const SnapshotOptions& o) {
   const std::string dir = VolumeDir(o.vol);
   DDL_RETURN_IF_ERROR(ReadVolumeState(dir).status());
@@ -53,9 +46,9 @@ Status RunCreate(const SnapshotOptions& o) {
   std::string json;
   bool served = false;
   {
-    if (!fs.empty()) DDL_RETURN_IF_ERROR(Freeze(fs, true));
+    if (!fs.empty()) DDL_RETURN_IF_ERROR(attach::FreezeFs(fs, true));
     auto r = AskServer(dir, "create " + name, &served);
-    Status thawed = fs.empty() ? Status::Ok() : Freeze(fs, false);  // always thaw, even after an error
+    Status thawed = fs.empty() ? Status::Ok() : attach::FreezeFs(fs, false);  // always thaw, even after an error
     DDL_RETURN_IF_ERROR(r.status());
     DDL_RETURN_IF_ERROR(thawed);
     json = *r;

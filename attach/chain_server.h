@@ -1,7 +1,7 @@
 // chain_server.h - the serving process of `ddloop mount` (and of `ddloop
 // attach`, which starts it): a base plus deltafiles, with an optional COW
-// scratch file, shown as MOUNTPOINT/disk over FUSE (fuse_disk.h). One call
-// per process.
+// scratch file, shown as MOUNTPOINT/disk over FUSE (fuse_disk.h). Not
+// thread-safe: one call per process (it may daemonize it).
 #pragma once
 
 #include <cstdint>

@@ -1,8 +1,8 @@
 // volume_server.h - the serving process of `ddloop volume attach` (the
 // hidden `ddloop volume mount`): the live volume (read-write, holding
 // VOL/lock for its lifetime, answering snapshot requests on VOL/control)
-// or one snapshot (read-only), shown as MOUNTPOINT/disk over FUSE. One call
-// per process.
+// or one snapshot (read-only), shown as MOUNTPOINT/disk over FUSE. Not
+// thread-safe: one call per process (it may daemonize it).
 //
 // The live volume's server is in the kernel's writeback path (loop ->
 // FUSE -> here): it sets PR_SET_IO_FLUSHER, so its allocations do not wait

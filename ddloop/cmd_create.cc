@@ -79,7 +79,7 @@ Status Run(const CreateOptions& o) {
   DDL_RETURN_IF_ERROR(ParseUuidOpt(o.base_snapshot, "--base-snapshot", &d.base_snapshot));
   DDL_RETURN_IF_ERROR(ParseUuidOpt(o.target_snapshot, "--target-snapshot", &d.target_snapshot));
 
-  // Before any work: a terminal is refused, a FIFO waits for its reader.
+  // Before any work: a terminal is rejected, a FIFO waits for its reader.
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<OutputTarget> target, OutputTarget::Open(o.out, "a deltafile"));
   Env* env = Env::Posix();
   std::unique_ptr<File> old_img;

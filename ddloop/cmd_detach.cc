@@ -3,9 +3,10 @@
 #include <cstdio>
 #include <memory>
 
-#include "ddloop/attachments.h"
+#include "attach/kernel_device.h"
+#include "attach/registry.h"
+#include "attach/teardown.h"
 #include "ddloop/command.h"
-#include "ddloop/kernel_device.h"
 
 namespace ddl::cli {
 
@@ -19,15 +20,15 @@ struct DetachOptions {
 };
 
 Status Run(const DetachOptions& o) {
-  std::vector<Attachment> targets;
+  std::vector<attach::Attachment> targets;
   if (o.all) {
-    targets = ListAttachments();
+    targets = attach::ListAttachments();
   } else {
     if (o.what.empty()) return InvalidArgument("give a device, a mount directory or an id (or --all)");
     for (const auto& w : o.what) {
-      auto a = FindAttachment(w);
-      if (!a.ok() && IsKernelDevice(w)) {  // a kernel device with no record here
-        DDL_RETURN_IF_ERROR(KernelDetach(w));
+      auto a = attach::FindAttachment(w);
+      if (!a.ok() && attach::IsKernelDevice(w)) {  // a kernel device with no record here
+        DDL_RETURN_IF_ERROR(attach::KernelDetach(w));
         if (!o.quiet) std::printf("detached %s\n", w.c_str());
         continue;
       }
@@ -35,9 +36,9 @@ Status Run(const DetachOptions& o) {
       targets.push_back(*a);
     }
   }
-  for (const Attachment& a : targets) {
+  for (const attach::Attachment& a : targets) {
     std::vector<std::string> steps;
-    Status s = Teardown(a, o.force, &steps);
+    Status s = attach::Teardown(a, o.force, &steps);
     if (!o.quiet)
       for (const auto& st : steps) std::fprintf(stderr, "ddloop detach: %s\n", st.c_str());
     DDL_RETURN_IF_ERROR(s);

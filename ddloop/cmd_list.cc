@@ -1,12 +1,11 @@
 // cmd_list.cc - `ddloop list`: what ddloop has attached, and its health.
-#include <unistd.h>
-
 #include <cstdio>
 #include <memory>
 
-#include "ddloop/attachments.h"
+#include "attach/kernel_device.h"
+#include "attach/registry.h"
+#include "attach/teardown.h"
 #include "ddloop/command.h"
-#include "ddloop/kernel_device.h"
 #include "ddloop/output.h"
 
 namespace ddl::cli {
@@ -17,29 +16,24 @@ struct ListOptions {
   bool json = false;
 };
 
-bool Healthy(const Attachment& a) {
-  if (a.kernel()) return access(("/sys/block/" + a.loop.substr(a.loop.rfind('/') + 1)).c_str(), F_OK) == 0;
-  return a.ServerAlive() && a.FuseMounted();
-}
-
-std::string Health(const Attachment& a) {
-  if (Healthy(a)) return "ok";
+std::string Health(const attach::Attachment& a) {
+  if (attach::Healthy(a)) return "ok";
   if (a.kernel()) return "stale (device gone: ddloop detach " + a.id + ")";
   return "stale (server gone: ddloop detach " + a.id + ")";
 }
 
 Status Run(const ListOptions& o) {
-  std::vector<Attachment> all = ListAttachments();
+  std::vector<attach::Attachment> all = attach::ListAttachments();
   if (o.json) {
     std::printf("[");
     for (size_t i = 0; i < all.size(); i++) {
-      const Attachment& a = all[i];
+      const attach::Attachment& a = all[i];
       std::string deltas = "[";
       for (size_t k = 0; k < a.deltas.size(); k++) deltas += (k ? ", " : "") + Json::Quote(a.deltas[k]);
       deltas += "]";
       Json j;
       j.Str("id", a.id).Str("device", a.loop).Str("fs_mount", a.fs_mount).Str("base", a.base).Str("cow", a.cow)
-          .Str("kind", a.kind).Num("pid", static_cast<uint64_t>(a.pid)).Bool("ok", Healthy(a))
+          .Str("kind", a.kind).Num("pid", static_cast<uint64_t>(a.pid)).Bool("ok", attach::Healthy(a))
           .Str("created", IsoTime(a.created * 1000000000ull)).Str("volume", a.volume).Str("snapshot", a.snapshot);
       std::string obj = j.Dump();
       obj.insert(obj.size() - 1, ", \"deltas\": " + deltas);
@@ -48,10 +42,10 @@ Status Run(const ListOptions& o) {
     std::printf("]\n");
     return Status::Ok();
   }
-  std::vector<KernelDeviceInfo> orphans;  // kernel devices with no record here
-  for (const KernelDeviceInfo& k : KernelDevices()) {
+  std::vector<attach::KernelDeviceInfo> orphans;  // kernel devices with no record here
+  for (const attach::KernelDeviceInfo& k : attach::KernelDevices()) {
     bool known = false;
-    for (const Attachment& a : all) known |= a.loop == k.dev;
+    for (const attach::Attachment& a : all) known |= a.loop == k.dev;
     if (!known) orphans.push_back(k);
   }
   if (all.empty() && orphans.empty()) {
@@ -59,7 +53,7 @@ Status Run(const ListOptions& o) {
     return Status::Ok();
   }
   std::printf("%-13s %-12s %-6s %-24s %s\n", "ID", "DEVICE", "MODE", "MOUNTED ON", "DELTAS");
-  for (const Attachment& a : all) {
+  for (const attach::Attachment& a : all) {
     if (!a.volume.empty()) {  // `ddloop volume attach`: the volume (and snapshot) instead of deltas
       std::printf("%-13s %-12s %-6s %-24s volume %s%s%s  %s\n", a.id.c_str(), a.loop.empty() ? "-" : a.loop.c_str(),
                   a.snapshot.empty() ? "rw" : "ro", a.fs_mount.empty() ? "-" : a.fs_mount.c_str(), a.volume.c_str(),
@@ -71,7 +65,7 @@ Status Run(const ListOptions& o) {
                 a.kernel() ? "kernel" : a.cow.empty() ? "ro" : "cow", a.fs_mount.empty() ? "-" : a.fs_mount.c_str(), a.deltas.size(),
                 last.c_str(), Health(a).c_str());
   }
-  for (const KernelDeviceInfo& k : orphans)
+  for (const attach::KernelDeviceInfo& k : orphans)
     std::printf("%-13s %-12s %-6s %-24s %u (attached elsewhere)  %s\n", "-", k.dev.c_str(), "kernel", "-", k.ndeltas,
                 k.io_errors ? (std::to_string(k.io_errors) + " I/O errors").c_str() : "ok");
   return Status::Ok();

@@ -1,15 +1,13 @@
 // cmd_mount.cc - `ddloop mount [--base IMG] DELTA... MOUNTPOINT`: show the
-// volume at the last delta's target as MOUNTPOINT/disk (FUSE).
-#include <unistd.h>
-
+// volume at the last delta's target as MOUNTPOINT/disk (attach/chain_server.h).
 #include <cstdio>
+#include <ctime>
 #include <memory>
 
+#include "attach/chain_server.h"
+#include "attach/run_program.h"
 #include "ddloop/command.h"
-#include "ddloop/fuse_disk.h"
-#include "ddloop/open_chain.h"
 #include "ddloop/output.h"
-#include "ddloop/run_program.h"
 
 namespace ddl::cli {
 
@@ -30,27 +28,20 @@ struct MountOptions {
 Status Run(const MountOptions& o) {
   if (o.args.size() < 2) return InvalidArgument("give one or more deltafiles and then the mount point");
   if (o.threads < 1 || o.threads > 64) return InvalidArgument("--threads must be 1 to 64");
-  std::vector<std::string> deltas(o.args.begin(), o.args.end() - 1);
+  attach::ChainServeSpec s;
+  s.deltas.assign(o.args.begin(), o.args.end() - 1);
+  s.mountpoint = o.args.back();
   // The server changes to / when it goes to the background: anchor paths now.
-  auto logger = std::make_shared<ServerLog>("ddloop mount", AbsolutePath(o.log_file));
-  uint64_t cache = 0;
-  DDL_RETURN_IF_ERROR(SizeOption("--cache-size", o.cache_size, &cache));
-  ChainOptions co;
-  co.cache_bytes = static_cast<size_t>(cache);
-  co.log = [logger](const std::string& l) { (*logger)(l); };
-  OpenedChain op;
-  DDL_RETURN_IF_ERROR(OpenChain(o.base, deltas, o.cow, /*create_cow=*/true, co, &op));
-  FuseDiskOptions fo;
-  fo.mountpoint = o.args.back();
-  fo.foreground = o.foreground;
-  fo.allow_other = o.allow_other;
-  fo.max_threads = o.threads;
-  fo.pid_file = AbsolutePath(o.pid_file);
-  fo.log = [logger](const std::string& l) { (*logger)(l); };
-  std::unique_ptr<DiskSource> disk = ChainDisk(op.chain.get(), op.cow.get());
-  int rc = RunFuseDisk(disk.get(), fo);
-  if (rc != 0) return Status(rc == 3 ? Code::kIOError : Code::kInvalidArgument, fo.mountpoint + ": mount failed");
-  return Status::Ok();
+  s.log = std::make_shared<attach::ServerLog>("ddloop mount", attach::AbsolutePath(o.log_file),
+                                              [] { return IsoTime(uint64_t(time(nullptr)) * 1000000000ull); });
+  DDL_RETURN_IF_ERROR(SizeOption("--cache-size", o.cache_size, &s.cache_bytes));
+  s.base = o.base;
+  s.cow = o.cow;
+  s.foreground = o.foreground;
+  s.allow_other = o.allow_other;
+  s.threads = o.threads;
+  s.pid_file = attach::AbsolutePath(o.pid_file);
+  return attach::ServeChain(s);
 }
 
 }  // namespace

@@ -6,8 +6,9 @@
 #include <cstdlib>
 #include <memory>
 
+#include "attach/fs_freeze.h"
+#include "attach/teardown.h"
 #include "ddloop/output.h"
-#include "ddloop/run_program.h"
 #include "ddloop/volume_commands.h"
 
 namespace ddl::cli {
@@ -33,13 +34,6 @@ Result<std::string> AskServer(const std::string& dir, const std::string& request
   return Status(Code(code), end + 1);
 }
 
-Status Freeze(const std::string& fs, bool freeze) {
-  std::string err;
-  if (RunProgram({"fsfreeze", freeze ? "-f" : "-u", fs}, &err) == 0) return Status::Ok();
-  while (!err.empty() && err.back() == '\n') err.pop_back();
-  return IOError(fs + ": fsfreeze " + (freeze ? "-f" : "-u") + " failed: " + err.substr(0, err.find('\n')));
-}
-
 Status RunCreate(const SnapshotOptions& o) {
   const std::string dir = VolumeDir(o.vol);
   DDL_RETURN_IF_ERROR(ReadVolumeState(dir).status());
@@ -48,13 +42,13 @@ Status RunCreate(const SnapshotOptions& o) {
   if (name.find('\n') != std::string::npos) return InvalidArgument("a snapshot name cannot hold a newline");
   std::string fs;
   for (const Attachment& a : VolumeAttachments(dir))
-    if (a.snapshot.empty() && a.FsMounted()) fs = a.fs_mount;
+    if (a.snapshot.empty() && attach::FsMounted(a)) fs = a.fs_mount;
   std::string json;
   bool served = false;
   {
-    if (!fs.empty()) DDL_RETURN_IF_ERROR(Freeze(fs, true));
+    if (!fs.empty()) DDL_RETURN_IF_ERROR(attach::FreezeFs(fs, true));
     auto r = AskServer(dir, "create " + name, &served);
-    Status thawed = fs.empty() ? Status::Ok() : Freeze(fs, false);  // always thaw, even after an error
+    Status thawed = fs.empty() ? Status::Ok() : attach::FreezeFs(fs, false);  // always thaw, even after an error
     DDL_RETURN_IF_ERROR(r.status());
     DDL_RETURN_IF_ERROR(thawed);
     json = *r;
@@ -87,7 +81,7 @@ Status RunDelete(const SnapshotOptions& o) {
   const std::string dir = VolumeDir(o.vol);
   DDL_ASSIGN_OR_RETURN(vol::VolumeState st, ReadVolumeState(dir));
   if (o.names.empty()) return InvalidArgument("give the snapshots to delete");
-  // Deleting merges segments a snapshot's reader has mapped: refuse while one is attached.
+  // Deleting merges segments a snapshot's reader has mapped: reject while one is attached.
   for (const Attachment& a : VolumeAttachments(dir))
     if (!a.snapshot.empty())
       return InvalidArgument(dir + ": snapshot " + a.snapshot + " is attached (" + a.loop +

@@ -28,7 +28,7 @@ Status RunDelta(const DeltaOptions& o) {
   if (o.threads < 1 || o.threads > 256) return InvalidArgument("--threads must be 1 to 256");
   const std::string dir = VolumeDir(o.vol);
   DDL_RETURN_IF_ERROR(ReadVolumeState(dir).status());
-  // Before any work: a terminal is refused, a FIFO waits for its reader.
+  // Before any work: a terminal is rejected, a FIFO waits for its reader.
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<OutputTarget> target, OutputTarget::Open(o.out, "a deltafile"));
   vol::VolumeDeltaOptions d;
   d.from = o.from;

@@ -8,10 +8,7 @@
 
 #include "ddloop/command.h"
 #include "ddloop/exit_codes.h"
-
-#ifndef DDLOOP_VERSION
-#define DDLOOP_VERSION "unknown"
-#endif
+#include "ddloop/version.h"
 
 namespace ddl::cli {
 
@@ -35,7 +32,7 @@ std::string CommandName(const CLI::App* app) {
 int Main(int argc, char** argv, std::string* running) {
   using namespace ddl::cli;
   CLI::App app("ddloop: block-level snapshot deltas (see ddloop(8))", "ddloop");
-  app.set_version_flag("--version", "ddloop " DDLOOP_VERSION ", deltafile format 1");
+  app.set_version_flag("--version", std::string("ddloop ") + kVersion + ", deltafile format 1");
   app.require_subcommand(1);
   std::vector<Command> commands = {SetupCreate(app), SetupInfo(app), SetupVerify(app), SetupApply(app),
                                    SetupMount(app),  SetupAttach(app), SetupDetach(app), SetupList(app),

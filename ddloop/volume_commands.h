@@ -1,17 +1,16 @@
 // volume_commands.h - the pieces of `ddloop volume` and `ddloop snapshot`
 // (ddloop-volume(8), ddloop-snapshot(8)): each sub-subcommand's setup, and
 // what they share. Commands that open a volume writable hold VOL/lock
-// (volume_control.h) while they do.
+// (attach/volume_open.h) while they do.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "ddloop/attachments.h"
+#include "attach/registry.h"
+#include "attach/volume_open.h"
 #include "ddloop/command.h"
-#include "ddloop/volume_control.h"
-#include "snapcore/volume.h"
 
 namespace ddl::cli {
 
@@ -30,20 +29,15 @@ Command SetupVolumeServe(CLI::App& volume);
 // A command group: runs whichever of `subs` was given.
 Command CommandGroup(CLI::App* group, std::vector<Command> subs);
 
-// VOL as an absolute path without symlinks (as attachments record it).
-std::string VolumeDir(const std::string& vol);
-
-// Reads the manifest (read-only, no lock): NotFound if VOL is not a volume.
-Result<vol::VolumeState> ReadVolumeState(const std::string& dir);
-
-// The volume opened writable under its lock.
-struct LockedVolume {
-  std::unique_ptr<VolumeLock> lock;
-  std::unique_ptr<vol::Volume> volume;
-};
-Result<LockedVolume> OpenLocked(const std::string& dir, const std::string& what, const vol::OpenOptions& o);
-
-// The attachments of the volume at `dir` (the live one and snapshots).
-std::vector<Attachment> VolumeAttachments(const std::string& dir);
+// The volume plumbing the commands use (attach/volume_open.h, registry.h).
+using attach::Attachment;
+using attach::LockedVolume;
+using attach::OpenLocked;
+using attach::ReadVolumeState;
+using attach::VolumeAttachments;
+using attach::VolumeDir;
+using attach::VolumeLock;
+using attach::VolumeLockHolder;
+using attach::ControlRequest;
 
 }  // namespace ddl::cli

@@ -2,7 +2,7 @@
 /*
  * ddloop_uapi.h - the ioctls of /dev/ddloop-control.
  *
- * Shared by kernel/ddloop.c and ddloop/kernel_device.cc. Structs keep
+ * Shared by kernel/ddloop.c and attach/kernel_device.cc. Structs keep
  * reserved fields that callers set to zero, so they can grow without a new
  * ioctl number.
  */

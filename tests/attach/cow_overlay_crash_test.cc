@@ -8,7 +8,7 @@
 #include <random>
 
 #include "deltafile/chain.h"
-#include "snapcore/cow_overlay.h"
+#include "attach/cow_overlay.h"
 #include "tests/test_util.h"
 
 namespace ddl::test {

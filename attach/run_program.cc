@@ -1,5 +1,5 @@
 // run_program.cc - posix_spawn and wait.
-#include "ddloop/run_program.h"
+#include "attach/run_program.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -10,7 +10,7 @@
 
 extern char** environ;
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 int RunProgram(const std::vector<std::string>& argv, std::string* err) {
   std::vector<char*> args;
@@ -57,4 +57,4 @@ std::string AbsolutePath(const std::string& p) {
   return std::string(::getcwd(buf, sizeof buf) ? buf : ".") + "/" + p;
 }
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

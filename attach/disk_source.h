@@ -10,14 +10,14 @@
 
 #include "deltafile/chain.h"
 #include "deltafile/status.h"
-#include "snapcore/cow_overlay.h"
+#include "attach/cow_overlay.h"
 
 namespace ddl::vol {
 class Volume;
 class SnapshotView;
 }  // namespace ddl::vol
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 class DiskSource {
  public:
@@ -41,4 +41,4 @@ std::unique_ptr<DiskSource> VolumeDisk(vol::Volume* v);
 // A snapshot, read-only.
 std::unique_ptr<DiskSource> SnapshotDisk(vol::SnapshotView* s);
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

@@ -11,9 +11,9 @@
 
 #include <mutex>
 
-#include "ddloop/disk_source.h"
+#include "attach/disk_source.h"
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 struct FuseDiskOptions {
   std::string mountpoint;
@@ -30,15 +30,17 @@ struct FuseDiskOptions {
 };
 
 // Log lines of a server go to a file, to syslog, and to stderr while it is
-// ours, each prefixed with `who` ("ddloop mount"). Thread-safe.
+// ours, each prefixed with `who` ("ddloop mount"); in the file, after the
+// time stamp() gives. Thread-safe.
 class ServerLog {
  public:
-  ServerLog(std::string who, std::string file);
+  ServerLog(std::string who, std::string file, std::function<std::string()> stamp);
   void operator()(const std::string& line);
 
  private:
   std::string who_;
   std::string file_;
+  std::function<std::string()> stamp_;
   std::mutex mu_;
 };
 
@@ -47,4 +49,4 @@ class ServerLog {
 // Closes the disk (DiskSource::Close) when the loop ends.
 int RunFuseDisk(DiskSource* disk, const FuseDiskOptions& o);
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

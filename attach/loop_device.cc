@@ -1,5 +1,5 @@
 // loop_device.cc - loop device ioctls.
-#include "ddloop/loop_device.h"
+#include "attach/loop_device.h"
 
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <fstream>
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 namespace {
 Status Errno(const std::string& what) { return IOError(what + ": " + std::strerror(errno)); }
@@ -83,4 +83,4 @@ std::string LoopBackingFile(const std::string& dev) {
   return s;
 }
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 // Runs argv (argv[0] looked up in PATH) and waits. Returns its exit status
 // (128+signal if killed, 127 if it could not start); its stderr is returned
@@ -18,4 +18,4 @@ std::string SelfExe();
 // p made absolute against the current directory (not resolved); "" stays "".
 std::string AbsolutePath(const std::string& p);
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

@@ -1,5 +1,5 @@
 // kernel_device.cc - /dev/ddloop-control ioctls.
-#include "ddloop/kernel_device.h"
+#include "attach/kernel_device.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include "deltafile/file_lock.h"
 #include "kernel/ddloop_uapi.h"
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 namespace {
 
@@ -141,4 +141,4 @@ std::vector<KernelDeviceInfo> KernelDevices() {
   return out;
 }
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

@@ -1,9 +1,9 @@
 // open_chain.cc - OpenChain.
-#include "ddloop/open_chain.h"
+#include "attach/open_chain.h"
 
 #include <unistd.h>
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 Status OpenChain(const std::string& base, const std::vector<std::string>& deltas, const std::string& cow,
                  bool create_cow, const ChainOptions& co, OpenedChain* out) {
@@ -28,4 +28,4 @@ Status OpenChain(const std::string& base, const std::vector<std::string>& deltas
   return Status::Ok();
 }
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

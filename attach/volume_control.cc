@@ -1,5 +1,5 @@
 // volume_control.cc - VOL/lock and VOL/control.
-#include "ddloop/volume_control.h"
+#include "attach/volume_control.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 namespace {
 
@@ -162,4 +162,4 @@ Result<std::string> ControlRequest(const std::string& dir, const std::string& re
   return reply;
 }
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

@@ -2,7 +2,7 @@
 // attach`. Only translation between FUSE callbacks and a DiskSource lives
 // here.
 #define FUSE_USE_VERSION 312
-#include "ddloop/fuse_disk.h"
+#include "attach/fuse_disk.h"
 
 #include <fuse.h>
 #include <syslog.h>
@@ -15,11 +15,12 @@
 #include <exception>
 #include <string>
 
-#include "ddloop/output.h"
+#include "attach/mount_table.h"
 
-namespace ddl::cli {
+namespace ddl::attach {
 
-ServerLog::ServerLog(std::string who, std::string file) : who_(std::move(who)), file_(std::move(file)) {
+ServerLog::ServerLog(std::string who, std::string file, std::function<std::string()> stamp)
+    : who_(std::move(who)), file_(std::move(file)), stamp_(std::move(stamp)) {
   openlog("ddloop", LOG_PID, LOG_DAEMON);
 }
 
@@ -28,7 +29,7 @@ void ServerLog::operator()(const std::string& line) {
   syslog(LOG_ERR, "%s", line.c_str());
   if (!file_.empty()) {
     if (FILE* f = std::fopen(file_.c_str(), "a")) {
-      std::fprintf(f, "%s %s: %s\n", IsoTime(uint64_t(time(nullptr)) * 1000000000ull).c_str(), who_.c_str(),
+      std::fprintf(f, "%s %s: %s\n", stamp_().c_str(), who_.c_str(),
                    line.c_str());
       std::fclose(f);
     }
@@ -175,20 +176,6 @@ int DiskStatfs(const char*, struct statvfs* st) {
   return 0;
 }
 
-// mountinfo escapes spaces and the like as \ooo; compare unescaped.
-bool mountpoint_matches(const char* escaped, const char* real) {
-  std::string u;
-  for (const char* p = escaped; *p; p++) {
-    if (p[0] == '\\' && p[1] && p[2] && p[3]) {
-      u.push_back(static_cast<char>((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0')));
-      p += 3;
-    } else {
-      u.push_back(*p);
-    }
-  }
-  return u == real;
-}
-
 // The kernel starts a FUSE mount's readahead at 128 KiB and only lowers it
 // to max_readahead, so reads reach us in 128 KiB pieces. As root, raise the
 // mount's bdi readahead to 1 MiB (best effort: measured +46% sequential).
@@ -197,15 +184,7 @@ void RaiseReadahead(const std::string& mountpoint) {
   // device number ("MAJ:MIN", third field) of every mount point.
   char real[4096];
   if (!::realpath(mountpoint.c_str(), real)) return;
-  std::FILE* mi = std::fopen("/proc/self/mountinfo", "r");
-  if (!mi) return;
-  char line[8192];
-  std::string dev;
-  while (std::fgets(line, sizeof line, mi)) {
-    char devno[64], mp[4096];
-    if (std::sscanf(line, "%*s %*s %63s %*s %4095s", devno, mp) == 2 && mountpoint_matches(mp, real)) dev = devno;
-  }
-  std::fclose(mi);
+  const std::string dev = MountDeviceNumber(real);
   if (dev.empty()) return;
   if (std::FILE* f = std::fopen(("/sys/class/bdi/" + dev + "/read_ahead_kb").c_str(), "w")) {
     std::fputs("1024", f);
@@ -277,4 +256,4 @@ int RunFuseDisk(DiskSource* disk, const FuseDiskOptions& o) {
   return rc >= 0 ? 0 : 1;
 }
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

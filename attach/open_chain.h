@@ -9,9 +9,9 @@
 
 #include "deltafile/chain.h"
 #include "deltafile/file_lock.h"
-#include "snapcore/cow_overlay.h"
+#include "attach/cow_overlay.h"
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 struct OpenedChain {
   // A shared lock on the base while it is served, so `apply` cannot write it
@@ -29,4 +29,4 @@ struct OpenedChain {
 Status OpenChain(const std::string& base, const std::vector<std::string>& deltas, const std::string& cow,
                  bool create_cow, const ChainOptions& co, OpenedChain* out);
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

@@ -1,10 +1,10 @@
 // disk_source.cc - the three DiskSource adapters.
-#include "ddloop/disk_source.h"
+#include "attach/disk_source.h"
 
 #include "snapcore/snapshot_view.h"
 #include "snapcore/volume.h"
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 namespace {
 
@@ -65,4 +65,4 @@ std::unique_ptr<DiskSource> ChainDisk(ChainReader* chain, CowOverlay* cow) {
 std::unique_ptr<DiskSource> VolumeDisk(vol::Volume* v) { return std::make_unique<VolumeSource>(v); }
 std::unique_ptr<DiskSource> SnapshotDisk(vol::SnapshotView* s) { return std::make_unique<SnapshotSource>(s); }
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

@@ -7,7 +7,7 @@
 
 #include "deltafile/status.h"
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 bool KernelDriverAvailable();  // /dev/ddloop-control exists
 
@@ -28,4 +28,4 @@ struct KernelDeviceInfo {
 std::vector<KernelDeviceInfo> KernelDevices();
 bool IsKernelDevice(const std::string& dev);
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

@@ -6,7 +6,7 @@
 
 #include "deltafile/status.h"
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 // Binds `file` to a free /dev/loopN; `tag` is stored as the loop's file
 // name (visible in `losetup -l`). Returns "/dev/loopN".
@@ -16,4 +16,4 @@ Status LoopDetach(const std::string& dev);
 // The backing file the kernel reports for a loop device ("" if unbound).
 std::string LoopBackingFile(const std::string& dev);
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

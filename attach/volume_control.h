@@ -18,7 +18,7 @@
 
 #include "deltafile/status.h"
 
-namespace ddl::cli {
+namespace ddl::attach {
 
 class VolumeLock {
  public:
@@ -61,4 +61,4 @@ class ControlServer {
 // returned with "") when no server listens there.
 Result<std::string> ControlRequest(const std::string& dir, const std::string& request, bool* served);
 
-}  // namespace ddl::cli
+}  // namespace ddl::attach

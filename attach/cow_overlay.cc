@@ -1,5 +1,5 @@
 // cow_overlay.cc - CowOverlay.
-#include "snapcore/cow_overlay.h"
+#include "attach/cow_overlay.h"
 
 #include <cstring>
 

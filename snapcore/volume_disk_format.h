@@ -163,6 +163,7 @@ DDL_STATIC_ASSERT(sizeof(struct ddl_vol_index_block) == DDL_VOL_INDEX_BLOCK_SIZE
 #define DDL_VOL_JOURNAL_MAGIC 0x4a4c4444u /* "DDLJ" */
 #define DDL_VOL_JOURNAL_HEADER_SIZE 48
 #define DDL_VOL_JOURNAL_MAX_ENTRIES (1u << 24) /* per record, on read */
+#define DDL_VOL_JOURNAL_CSUM_SIZE 8            /* le64 after the entries */
 
 #define DDL_VOL_JNL_ENTRIES 1 /* chunks flushed (count may be 0: "open") */
 #define DDL_VOL_JNL_CLEAN 2   /* closed: every hash describes the data */

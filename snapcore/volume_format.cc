@@ -396,7 +396,7 @@ Status DecodeIndexBlock(const uint8_t in[kIndexBlock], const Uuid& volume, uint6
   return Status::Ok();
 }
 
-size_t JournalRecordSize(size_t count) { return kJournalHeader + count * kJournalEntrySize + 8; }
+size_t JournalRecordSize(size_t count) { return kJournalHeader + count * kJournalEntrySize + kJournalCsum; }
 
 void EncodeJournalRecord(JournalType t, uint64_t seq, uint64_t segment, const Uuid& volume, const JournalEntry* e,
                          size_t count, uint8_t* out) {
@@ -413,19 +413,20 @@ void EncodeJournalRecord(JournalType t, uint64_t seq, uint64_t segment, const Uu
     StoreLE64(p + AT(ddl_vol_journal_entry, chunk), e[i].chunk);
     PutHash(p + AT(ddl_vol_journal_entry, hash), e[i].hash);
   }
-  StoreLE64(p, Xxh64(out, size - 8));  // the record's last 8 bytes
+  StoreLE64(p, Xxh64(out, size - kJournalCsum));  // the record's last 8 bytes
 }
 
 Status DecodeJournalRecord(const uint8_t* in, size_t n, const Uuid& volume, uint64_t segment, uint64_t seq,
                            JournalType* t, std::vector<JournalEntry>* out, size_t* size) {
-  if (n < kJournalHeader + 8) return Truncated("journal record incomplete");
+  if (n < kJournalHeader + kJournalCsum) return Truncated("journal record incomplete");
   if (LoadLE32(in + AT(ddl_vol_journal_header, magic)) != kJournalMagic)
     return Corruption("journal record: bad magic");
   uint32_t count = LoadLE32(in + AT(ddl_vol_journal_header, count));
   if (count > DDL_VOL_JOURNAL_MAX_ENTRIES) return Corruption("journal record: entry count out of range");
   *size = JournalRecordSize(count);
   if (*size > n) return Truncated("journal record incomplete");
-  if (LoadLE64(in + *size - 8) != Xxh64(in, *size - 8)) return Corruption("journal record: bad checksum");
+  if (LoadLE64(in + *size - kJournalCsum) != Xxh64(in, *size - kJournalCsum))
+    return Corruption("journal record: bad checksum");
   if (GetUuid(in + AT(ddl_vol_journal_header, volume_uuid)) != volume ||
       LoadLE64(in + AT(ddl_vol_journal_header, segment)) != segment)
     return Corruption("journal record: belongs to another segment");

@@ -46,6 +46,7 @@ static_assert(kIndexEntriesPerBlock == (kIndexBlock - kIndexBlockHeader - 8) / k
               "as many entries as fit before the checksum");
 constexpr size_t kJournalHeader = sizeof(ddl_vol_journal_header);
 constexpr size_t kJournalEntrySize = sizeof(ddl_vol_journal_entry);
+constexpr size_t kJournalCsum = DDL_VOL_JOURNAL_CSUM_SIZE;
 constexpr uint32_t kMaxManifestPayload = DDL_VOL_MANIFEST_MAX_PAYLOAD;
 constexpr uint32_t kMaxNameLength = DDL_VOL_MAX_NAME;
 

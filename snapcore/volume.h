@@ -10,6 +10,7 @@
 //   seg-<id>.data       a segment's chunks, sparse, chunk c at c << chunk_shift
 //   seg-<id>-<gen>.idx  a sealed segment's index: sorted chunks + hashes
 //   seg-<id>.jnl        the live head's journal (head_journal.h)
+// (the byte layouts: ddloop-volume(5) and volume_disk_format.h).
 // Snapshot i owns sealed segment i: the chunks that changed between the
 // previous snapshot (or the origin) and it. The live head is one more,
 // unsealed segment over the newest snapshot. So the volume is design (b)

@@ -28,7 +28,8 @@ ChunkHash GetHash(const uint8_t* p) {
 }
 
 // A payload built from on-disk structs: Put<T>() appends sizeof(T) zero
-// bytes and returns them for the caller to fill at AT(T, field).
+// bytes and returns them for the caller to fill at AT(T, field); the pointer
+// is valid until the next append, so each struct is filled before the next.
 class Enc {
  public:
   template <class T>

@@ -1,16 +1,25 @@
 // cow_overlay.cc - CowOverlay.
 #include "attach/cow_overlay.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include "deltafile/endian.h"
+#include "snapcore/volume_disk_format.h"
 
 namespace ddl {
 
 namespace {
 
-constexpr char kMagic[8] = {'D', 'D', 'L', 'C', 'O', 'W', '1', '\0'};
-constexpr uint64_t kPage = 4096;
+// The file's layout is ddloop-volume(5), "The COW file"; the trailer is
+// struct ddl_cow_trailer (snapcore/volume_disk_format.h).
+constexpr char kMagic[DDL_COW_MAGIC_LEN] = DDL_COW_MAGIC;
+constexpr uint64_t kPage = DDL_COW_BLOCK_SIZE;
+constexpr uint64_t kTrailer = DDL_COW_TRAILER_SIZE;
+constexpr size_t kSizeAt = offsetof(struct ddl_cow_trailer, volume_size);
+constexpr size_t kTargetAt = offsetof(struct ddl_cow_trailer, target);
+constexpr size_t kCsumAt = offsetof(struct ddl_cow_trailer, csum);
+static_assert(sizeof(struct ddl_identity) == DDL_UUID_SIZE + DDL_FINGERPRINT_SIZE, "the trailer holds the identity whole");
 
 }  // namespace
 
@@ -26,11 +35,11 @@ Status CowOverlay::ReadFile(uint64_t off, void* buf, size_t n) {
 }
 
 std::string CowOverlay::Trailer() const {
-  std::string t(kPage, '\0');
-  std::memcpy(&t[0], kMagic, 8);
-  StoreLE64(&t[8], size_);
-  std::memcpy(&t[16], identity_.data(), identity_.size());  // 48 bytes
-  StoreLE64(&t[kPage - 8], Xxh64(t.data(), kPage - 8));
+  std::string t(kTrailer, '\0');
+  std::memcpy(&t[0], kMagic, sizeof kMagic);
+  StoreLE64(&t[kSizeAt], size_);
+  std::memcpy(&t[kTargetAt], identity_.data(), identity_.size());  // sizeof(ddl_identity)
+  StoreLE64(&t[kCsumAt], Xxh64(t.data(), kCsumAt));
   return t;
 }
 
@@ -87,11 +96,11 @@ Result<std::unique_ptr<CowOverlay>> CowOverlay::Open(const std::string& path, Ch
     DDL_RETURN_IF_ERROR(init());
     return c;
   }
-  if (end != c->trailer_off_ + kPage)
+  if (end != c->trailer_off_ + kTrailer)
     return Corruption(path + ": not a ddloop COW file for this chain (size " + std::to_string(end) + ")");
-  std::string t(kPage, '\0');
-  DDL_RETURN_IF_ERROR(c->ReadFile(c->trailer_off_, &t[0], kPage));
-  if (std::memcmp(t.data(), kMagic, 8) != 0 || LoadLE64(&t[kPage - 8]) != Xxh64(t.data(), kPage - 8))
+  std::string t(kTrailer, '\0');
+  DDL_RETURN_IF_ERROR(c->ReadFile(c->trailer_off_, &t[0], kTrailer));
+  if (std::memcmp(t.data(), kMagic, sizeof kMagic) != 0 || LoadLE64(&t[kCsumAt]) != Xxh64(t.data(), kCsumAt))
     return Corruption(path + ": not a ddloop COW file (bad trailer)");
   if (t != c->Trailer())
     return Status(Code::kWrongBase, path + ": is a COW file of another chain target; use a new file");

@@ -13,16 +13,17 @@
 
 namespace ddl::vol {
 
-namespace {
-
-constexpr size_t kFlushBatch = 16384;
-constexpr size_t kCopyBuffer = 1 << 20;
-
-uint64_t NowNs() {
+uint64_t Entropy::NowNs() const {
+  if (now_ns) return now_ns();
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
+
+namespace {
+
+constexpr size_t kFlushBatch = 16384;
+constexpr size_t kCopyBuffer = 1 << 20;
 
 void ZeroBits(std::vector<std::atomic<uint64_t>>* v, size_t words) {
   std::vector<std::atomic<uint64_t>> fresh(words);
@@ -45,12 +46,12 @@ Status CheckCreate(Env* env, const std::string& dir, const CreateOptions& o, uin
 
 Status Finish(Env* env, const std::string& dir, const CreateOptions& o, uint64_t size, const Fingerprint& fp) {
   VolumeState st;
-  st.volume = o.volume.IsNil() ? Uuid::Random() : o.volume;
+  st.volume = o.volume.IsNil() ? o.entropy.NewUuid() : o.volume;
   st.size = size;
   st.chunk_shift = o.chunk_shift;
-  st.create_ns = NowNs();
+  st.create_ns = o.entropy.NowNs();
   st.origin_fp = fp;
-  st.origin_uuid = Uuid::Random();
+  st.origin_uuid = o.entropy.NewUuid();
   st.head_id = 1;
   st.next_id = 2;
   DDL_RETURN_IF_ERROR(CreateDataFile(env, SegmentDataPath(dir, 1), size));
@@ -105,6 +106,7 @@ Volume::~Volume() {
 
 Status Volume::Load(const OpenOptions& o) {
   writable_ = o.writable;
+  entropy_ = o.entropy;
   if (!env_->Exists(ManifestPath(dir_))) return Status(Code::kNotFound, dir_ + ": not a ddloop volume (no manifest)");
   DDL_ASSIGN_OR_RETURN(manifest_, Manifest::Open(env_, dir_, writable_));
   if (manifest_->torn_bytes() > 0 && o.note)
@@ -389,9 +391,9 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name_in) {
   SnapshotInfo snap;
   snap.id = id;
   snap.name = name;
-  snap.uuid = Uuid::Random();
+  snap.uuid = entropy_.NewUuid();
   snap.fingerprint = fp;
-  snap.create_ns = NowNs();
+  snap.create_ns = entropy_.NowNs();
   snap.index_gen = 1;
   snap.chunks = index.size();
   uint64_t new_head = st.next_id;

@@ -10,6 +10,7 @@
 //   seg-<id>.data       a segment's chunks, sparse, chunk c at c << chunk_shift
 //   seg-<id>-<gen>.idx  a sealed segment's index: sorted chunks + hashes
 //   seg-<id>.jnl        the live head's journal (head_journal.h)
+// (the byte layouts: ddloop-volume(5) and volume_disk_format.h).
 // Snapshot i owns sealed segment i: the chunks that changed between the
 // previous snapshot (or the origin) and it. The live head is one more,
 // unsealed segment over the newest snapshot. So the volume is design (b)
@@ -95,11 +96,22 @@
 
 namespace ddl::vol {
 
+// Where a volume's new UUIDs and timestamps come from; unset: Uuid::Random
+// and the real-time clock. The golden-volume generator (tests/golden/volume)
+// sets both, so that the same operations write the same bytes.
+struct Entropy {
+  std::function<Uuid()> new_uuid;
+  std::function<uint64_t()> now_ns;
+  Uuid NewUuid() const { return new_uuid ? new_uuid() : Uuid::Random(); }
+  uint64_t NowNs() const;
+};
+
 struct CreateOptions {
   uint64_t size = 0;          // multiple of 512
   uint32_t chunk_shift = 12;  // 4 KiB, the deltafile default
   Uuid volume;                // nil: random
   std::function<void(uint64_t done, uint64_t total)> progress;  // import
+  Entropy entropy;
 };
 
 struct OpenOptions {
@@ -107,6 +119,7 @@ struct OpenOptions {
   // Opens a volume whose revert was interrupted (only Revert may follow).
   bool allow_pending_revert = false;
   std::function<void(const std::string&)> note;  // recovery messages
+  Entropy entropy;  // for snapshot UUIDs and times
 };
 
 class Volume {
@@ -163,6 +176,7 @@ class Volume {
 
   Env* env_;
   std::string dir_;
+  Entropy entropy_;
   std::unique_ptr<Manifest> manifest_;
   bool writable_ = false;
   bool closed_ = true;  // until Load succeeds

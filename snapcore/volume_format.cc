@@ -2,6 +2,7 @@
 #include "snapcore/volume_format.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "deltafile/endian.h"
@@ -10,99 +11,106 @@ namespace ddl::vol {
 
 namespace {
 
+// Field F of on-disk struct T, at byte offset offsetof(T, F) of a buffer.
+#define AT(T, F) offsetof(T, F)
+
+void PutUuid(uint8_t* p, const Uuid& u) { std::memcpy(p, u.b, DDL_UUID_SIZE); }
+Uuid GetUuid(const uint8_t* p) {
+  Uuid u;
+  std::memcpy(u.b, p, DDL_UUID_SIZE);
+  return u;
+}
+void PutHash(uint8_t* p, const ChunkHash& h) { std::memcpy(p, h.b, DDL_HASH_SIZE); }
+ChunkHash GetHash(const uint8_t* p) {
+  ChunkHash h;
+  std::memcpy(h.b, p, DDL_HASH_SIZE);
+  return h;
+}
+
+// A payload built from on-disk structs: Put<T>() appends sizeof(T) zero
+// bytes and returns them for the caller to fill at AT(T, field); the pointer
+// is valid until the next append, so each struct is filled before the next.
 class Enc {
  public:
-  Enc& U32(uint32_t v) {
-    uint8_t b[4];
-    StoreLE32(b, v);
-    s_.append(reinterpret_cast<char*>(b), 4);
-    return *this;
-  }
-  Enc& U64(uint64_t v) {
-    uint8_t b[8];
-    StoreLE64(b, v);
-    s_.append(reinterpret_cast<char*>(b), 8);
-    return *this;
+  template <class T>
+  uint8_t* Put() {
+    size_t at = s_.size();
+    s_.append(sizeof(T), '\0');
+    return reinterpret_cast<uint8_t*>(&s_[at]);
   }
   Enc& Bytes(const void* p, size_t n) {
     s_.append(static_cast<const char*>(p), n);
     return *this;
   }
-  Enc& Id(const Uuid& u) { return Bytes(u.b, sizeof u.b); }
-  Enc& Fp(const Fingerprint& f) {
-    uint8_t b[DDL_FINGERPRINT_SIZE];
-    f.Encode(b);
-    return Bytes(b, sizeof b);
-  }
-  Enc& Str(const std::string& v) { return U32(uint32_t(v.size())).Bytes(v.data(), v.size()); }
   std::string& str() { return s_; }
 
  private:
   std::string s_;
 };
 
-// Reads fields in order; any read past the end leaves ok() false.
+// Takes structs from a payload in order; a take past the end returns null
+// and leaves ok() false.
 class Dec {
  public:
   Dec(const uint8_t* p, size_t n) : p_(p), n_(n) {}
-  uint32_t U32() {
-    if (!Need(4)) return 0;
-    uint32_t v = LoadLE32(p_ + pos_);
-    pos_ += 4;
-    return v;
+  template <class T>
+  const uint8_t* Take() {
+    return Bytes(sizeof(T));
   }
-  uint64_t U64() {
-    if (!Need(8)) return 0;
-    uint64_t v = LoadLE64(p_ + pos_);
-    pos_ += 8;
-    return v;
+  const uint8_t* Bytes(size_t k) {
+    if (!ok_ || n_ - pos_ < k) {
+      ok_ = false;
+      return nullptr;
+    }
+    const uint8_t* at = p_ + pos_;
+    pos_ += k;
+    return at;
   }
-  Uuid Id() {
-    Uuid u;
-    if (Need(sizeof u.b)) std::memcpy(u.b, p_ + pos_, sizeof u.b), pos_ += sizeof u.b;
-    return u;
-  }
-  Fingerprint Fp() {
-    if (!Need(DDL_FINGERPRINT_SIZE)) return Fingerprint();
-    Fingerprint f = Fingerprint::Decode(p_ + pos_);
-    pos_ += DDL_FINGERPRINT_SIZE;
-    return f;
-  }
-  std::string Str(uint32_t max) {
-    uint32_t len = U32();
-    if (len > max) ok_ = false;
-    if (!ok_ || !Need(len)) return "";
-    std::string s(reinterpret_cast<const char*>(p_ + pos_), len);
-    pos_ += len;
-    return s;
-  }
+  void Fail() { ok_ = false; }
   bool ok() const { return ok_; }
   bool done() const { return ok_ && pos_ == n_; }
 
  private:
-  bool Need(size_t k) {
-    if (!ok_ || n_ - pos_ < k) ok_ = false;
-    return ok_;
-  }
   const uint8_t* p_;
   size_t n_;
   size_t pos_ = 0;
   bool ok_ = true;
 };
 
+// A snapshot: ddl_vol_snap_head, the name, ddl_vol_snap_tail.
 void PutSnap(Enc& e, const SnapshotInfo& s) {
-  e.U64(s.id).Str(s.name).Id(s.uuid).Fp(s.fingerprint).U64(s.create_ns).U64(s.index_gen).U64(s.chunks);
+  uint8_t* h = e.Put<ddl_vol_snap_head>();
+  StoreLE64(h + AT(ddl_vol_snap_head, id), s.id);
+  StoreLE32(h + AT(ddl_vol_snap_head, name_len), uint32_t(s.name.size()));
+  e.Bytes(s.name.data(), s.name.size());
+  uint8_t* t = e.Put<ddl_vol_snap_tail>();
+  PutUuid(t + AT(ddl_vol_snap_tail, uuid), s.uuid);
+  s.fingerprint.Encode(t + AT(ddl_vol_snap_tail, fingerprint));
+  StoreLE64(t + AT(ddl_vol_snap_tail, create_ns), s.create_ns);
+  StoreLE64(t + AT(ddl_vol_snap_tail, index_gen), s.index_gen);
+  StoreLE64(t + AT(ddl_vol_snap_tail, chunks), s.chunks);
 }
 
 SnapshotInfo GetSnap(Dec& d) {
   SnapshotInfo s;
-  s.id = d.U64();
-  s.name = d.Str(kMaxNameLength);
-  s.uuid = d.Id();
-  s.fingerprint = d.Fp();
-  s.create_ns = d.U64();
-  s.index_gen = d.U64();
-  s.chunks = d.U64();
+  const uint8_t* h = d.Take<ddl_vol_snap_head>();
+  if (!h) return s;
+  s.id = LoadLE64(h + AT(ddl_vol_snap_head, id));
+  uint32_t len = LoadLE32(h + AT(ddl_vol_snap_head, name_len));
+  if (len > kMaxNameLength) {
+    d.Fail();
+    return s;
+  }
+  const uint8_t* name = d.Bytes(len);
+  if (!name) return s;
+  s.name.assign(reinterpret_cast<const char*>(name), len);
+  const uint8_t* t = d.Take<ddl_vol_snap_tail>();
+  if (!t) return s;
+  s.uuid = GetUuid(t + AT(ddl_vol_snap_tail, uuid));
+  s.fingerprint = Fingerprint::Decode(t + AT(ddl_vol_snap_tail, fingerprint));
+  s.create_ns = LoadLE64(t + AT(ddl_vol_snap_tail, create_ns));
+  s.index_gen = LoadLE64(t + AT(ddl_vol_snap_tail, index_gen));
+  s.chunks = LoadLE64(t + AT(ddl_vol_snap_tail, chunks));
   return s;
 }
 
@@ -151,8 +159,17 @@ Identity VolumeState::ParentIdentity() const {
 
 std::string EncodeCheckpoint(const VolumeState& s) {
   Enc e;
-  e.U64(s.size).U32(s.chunk_shift).U64(s.create_ns).Id(s.origin_uuid).Fp(s.origin_fp);
-  e.U64(s.head_id).U64(s.next_id).U64(s.revert_target).U64(s.revert_head).U64(s.snaps.size());
+  uint8_t* c = e.Put<ddl_vol_checkpoint>();
+  StoreLE64(c + AT(ddl_vol_checkpoint, volume_size), s.size);
+  StoreLE32(c + AT(ddl_vol_checkpoint, chunk_shift), s.chunk_shift);
+  StoreLE64(c + AT(ddl_vol_checkpoint, create_ns), s.create_ns);
+  PutUuid(c + AT(ddl_vol_checkpoint, origin_uuid), s.origin_uuid);
+  s.origin_fp.Encode(c + AT(ddl_vol_checkpoint, origin_fingerprint));
+  StoreLE64(c + AT(ddl_vol_checkpoint, head_id), s.head_id);
+  StoreLE64(c + AT(ddl_vol_checkpoint, next_id), s.next_id);
+  StoreLE64(c + AT(ddl_vol_checkpoint, revert_target), s.revert_target);
+  StoreLE64(c + AT(ddl_vol_checkpoint, revert_head), s.revert_head);
+  StoreLE64(c + AT(ddl_vol_checkpoint, snap_count), s.snaps.size());
   for (const SnapshotInfo& snap : s.snaps) PutSnap(e, snap);
   return e.str();
 }
@@ -160,25 +177,36 @@ std::string EncodeCheckpoint(const VolumeState& s) {
 std::string EncodeSnapshotCreate(const SnapshotInfo& snap, uint64_t new_head, uint64_t next_id) {
   Enc e;
   PutSnap(e, snap);
-  e.U64(new_head).U64(next_id);
+  uint8_t* t = e.Put<ddl_vol_snapshot_create_tail>();
+  StoreLE64(t + AT(ddl_vol_snapshot_create_tail, new_head), new_head);
+  StoreLE64(t + AT(ddl_vol_snapshot_create_tail, next_id), next_id);
   return e.str();
 }
 
 std::string EncodeSnapshotDelete(const DeleteRecord& d) {
   Enc e;
-  e.U64(d.id).U32(uint32_t(d.mode)).U64(d.next_gen).U64(d.next_chunks).Fp(d.origin_fp).Id(d.origin_uuid);
+  uint8_t* r = e.Put<ddl_vol_snapshot_delete>();
+  StoreLE64(r + AT(ddl_vol_snapshot_delete, id), d.id);
+  StoreLE32(r + AT(ddl_vol_snapshot_delete, mode), uint32_t(d.mode));
+  StoreLE64(r + AT(ddl_vol_snapshot_delete, next_gen), d.next_gen);
+  StoreLE64(r + AT(ddl_vol_snapshot_delete, next_chunks), d.next_chunks);
+  d.origin_fp.Encode(r + AT(ddl_vol_snapshot_delete, origin_fingerprint));
+  PutUuid(r + AT(ddl_vol_snapshot_delete, origin_uuid), d.origin_uuid);
   return e.str();
 }
 
 std::string EncodeRevertBegin(uint64_t target, uint64_t new_head, uint64_t next_id) {
   Enc e;
-  e.U64(target).U64(new_head).U64(next_id);
+  uint8_t* r = e.Put<ddl_vol_revert_begin>();
+  StoreLE64(r + AT(ddl_vol_revert_begin, target), target);
+  StoreLE64(r + AT(ddl_vol_revert_begin, new_head), new_head);
+  StoreLE64(r + AT(ddl_vol_revert_begin, next_id), next_id);
   return e.str();
 }
 
 std::string EncodeRevertDone(uint64_t new_head) {
   Enc e;
-  e.U64(new_head);
+  StoreLE64(e.Put<ddl_vol_revert_done>() + AT(ddl_vol_revert_done, new_head), new_head);
   return e.str();
 }
 
@@ -188,16 +216,19 @@ Status ApplyRecord(RecordType type, const uint8_t* p, size_t n, VolumeState* s) 
     case RecordType::kCheckpoint: {
       VolumeState c;
       c.volume = s->volume;
-      c.size = d.U64();
-      c.chunk_shift = d.U32();
-      c.create_ns = d.U64();
-      c.origin_uuid = d.Id();
-      c.origin_fp = d.Fp();
-      c.head_id = d.U64();
-      c.next_id = d.U64();
-      c.revert_target = d.U64();
-      c.revert_head = d.U64();
-      uint64_t count = d.U64();
+      uint64_t count = 0;
+      if (const uint8_t* h = d.Take<ddl_vol_checkpoint>()) {
+        c.size = LoadLE64(h + AT(ddl_vol_checkpoint, volume_size));
+        c.chunk_shift = LoadLE32(h + AT(ddl_vol_checkpoint, chunk_shift));
+        c.create_ns = LoadLE64(h + AT(ddl_vol_checkpoint, create_ns));
+        c.origin_uuid = GetUuid(h + AT(ddl_vol_checkpoint, origin_uuid));
+        c.origin_fp = Fingerprint::Decode(h + AT(ddl_vol_checkpoint, origin_fingerprint));
+        c.head_id = LoadLE64(h + AT(ddl_vol_checkpoint, head_id));
+        c.next_id = LoadLE64(h + AT(ddl_vol_checkpoint, next_id));
+        c.revert_target = LoadLE64(h + AT(ddl_vol_checkpoint, revert_target));
+        c.revert_head = LoadLE64(h + AT(ddl_vol_checkpoint, revert_head));
+        count = LoadLE64(h + AT(ddl_vol_checkpoint, snap_count));
+      }
       if (!d.ok() || c.size == 0 || c.size % 512 != 0 || c.chunk_shift < 9 || c.chunk_shift > 24 ||
           count > n / 64)
         return Bad("checkpoint fields out of range");
@@ -215,8 +246,10 @@ Status ApplyRecord(RecordType type, const uint8_t* p, size_t n, VolumeState* s) 
     }
     case RecordType::kSnapshotCreate: {
       SnapshotInfo snap = GetSnap(d);
-      uint64_t new_head = d.U64(), next_id = d.U64();
-      if (!d.done()) return Bad("snapshot-create has the wrong length");
+      const uint8_t* t = d.Take<ddl_vol_snapshot_create_tail>();
+      if (!t || !d.done()) return Bad("snapshot-create has the wrong length");
+      uint64_t new_head = LoadLE64(t + AT(ddl_vol_snapshot_create_tail, new_head));
+      uint64_t next_id = LoadLE64(t + AT(ddl_vol_snapshot_create_tail, next_id));
       if (snap.id != s->head_id) return Bad("sealed segment is not the head");
       if (next_id <= new_head || new_head < s->next_id) return Bad("new head id out of range");
       if (s->revert_target != 0) return Bad("snapshot during a revert");
@@ -227,14 +260,15 @@ Status ApplyRecord(RecordType type, const uint8_t* p, size_t n, VolumeState* s) 
       return Status::Ok();
     }
     case RecordType::kSnapshotDelete: {
+      const uint8_t* p = d.Take<ddl_vol_snapshot_delete>();
+      if (!p || !d.done()) return Bad("snapshot-delete has the wrong length");
       DeleteRecord r;
-      r.id = d.U64();
-      r.mode = DeleteMode(d.U32());
-      r.next_gen = d.U64();
-      r.next_chunks = d.U64();
-      r.origin_fp = d.Fp();
-      r.origin_uuid = d.Id();
-      if (!d.done()) return Bad("snapshot-delete has the wrong length");
+      r.id = LoadLE64(p + AT(ddl_vol_snapshot_delete, id));
+      r.mode = DeleteMode(LoadLE32(p + AT(ddl_vol_snapshot_delete, mode)));
+      r.next_gen = LoadLE64(p + AT(ddl_vol_snapshot_delete, next_gen));
+      r.next_chunks = LoadLE64(p + AT(ddl_vol_snapshot_delete, next_chunks));
+      r.origin_fp = Fingerprint::Decode(p + AT(ddl_vol_snapshot_delete, origin_fingerprint));
+      r.origin_uuid = GetUuid(p + AT(ddl_vol_snapshot_delete, origin_uuid));
       int i = s->IndexOfId(r.id);
       if (i < 0) return Bad("deleting a snapshot that does not exist");
       switch (r.mode) {
@@ -262,8 +296,11 @@ Status ApplyRecord(RecordType type, const uint8_t* p, size_t n, VolumeState* s) 
       return Status::Ok();
     }
     case RecordType::kRevertBegin: {
-      uint64_t target = d.U64(), new_head = d.U64(), next_id = d.U64();
-      if (!d.done()) return Bad("revert-begin has the wrong length");
+      const uint8_t* p = d.Take<ddl_vol_revert_begin>();
+      if (!p || !d.done()) return Bad("revert-begin has the wrong length");
+      uint64_t target = LoadLE64(p + AT(ddl_vol_revert_begin, target));
+      uint64_t new_head = LoadLE64(p + AT(ddl_vol_revert_begin, new_head));
+      uint64_t next_id = LoadLE64(p + AT(ddl_vol_revert_begin, next_id));
       if (s->IndexOfId(target) < 0) return Bad("revert to a snapshot that does not exist");
       if (new_head < s->next_id || next_id <= new_head) return Bad("revert head id out of range");
       s->revert_target = target;
@@ -272,8 +309,9 @@ Status ApplyRecord(RecordType type, const uint8_t* p, size_t n, VolumeState* s) 
       return Status::Ok();
     }
     case RecordType::kRevertDone: {
-      uint64_t new_head = d.U64();
-      if (!d.done()) return Bad("revert-done has the wrong length");
+      const uint8_t* p = d.Take<ddl_vol_revert_done>();
+      if (!p || !d.done()) return Bad("revert-done has the wrong length");
+      uint64_t new_head = LoadLE64(p + AT(ddl_vol_revert_done, new_head));
       if (s->revert_head == 0 || new_head != s->revert_head) return Bad("revert-done without its revert-begin");
       s->head_id = new_head;
       s->revert_target = s->revert_head = 0;
@@ -285,97 +323,122 @@ Status ApplyRecord(RecordType type, const uint8_t* p, size_t n, VolumeState* s) 
 
 std::string EncodeManifestRecord(RecordType type, uint64_t seq, const Uuid& volume, const std::string& payload) {
   Enc e;
-  e.U32(kManifestMagic).U32(uint32_t(type)).U32(uint32_t(payload.size())).U32(0).U64(seq).Id(volume);
+  uint8_t* h = e.Put<ddl_vol_manifest_header>();
+  StoreLE32(h + AT(ddl_vol_manifest_header, magic), kManifestMagic);
+  StoreLE32(h + AT(ddl_vol_manifest_header, type), uint32_t(type));
+  StoreLE32(h + AT(ddl_vol_manifest_header, length), uint32_t(payload.size()));
+  PutUuid(h + AT(ddl_vol_manifest_header, volume_uuid), volume);
+  StoreLE64(h + AT(ddl_vol_manifest_header, seq), seq);
   e.Bytes(payload.data(), payload.size());
-  uint64_t csum = Xxh64(e.str().data(), e.str().size());
-  e.U64(csum);
+  uint8_t csum[kManifestCsum];
+  StoreLE64(csum, Xxh64(e.str().data(), e.str().size()));
+  e.Bytes(csum, sizeof csum);
   return e.str();
+}
+
+ManifestHeader DecodeManifestHeader(const uint8_t in[kManifestHeader]) {
+  ManifestHeader h;
+  h.magic = LoadLE32(in + AT(ddl_vol_manifest_header, magic));
+  h.type = RecordType(LoadLE32(in + AT(ddl_vol_manifest_header, type)));
+  h.length = LoadLE32(in + AT(ddl_vol_manifest_header, length));
+  h.seq = LoadLE64(in + AT(ddl_vol_manifest_header, seq));
+  h.volume = GetUuid(in + AT(ddl_vol_manifest_header, volume_uuid));
+  return h;
+}
+
+uint64_t StoredManifestCsum(const uint8_t* record, size_t header_and_payload) {
+  return LoadLE64(record + header_and_payload);
 }
 
 void EncodeIndexBlock(const Uuid& volume, uint64_t segment, uint64_t gen, uint64_t block_no, uint64_t blocks,
                       const IndexEntry* e, size_t count, uint8_t out[kIndexBlock]) {
   std::memset(out, 0, kIndexBlock);
-  StoreLE32(out, kIndexMagic);
-  StoreLE32(out + 4, uint32_t(count));
-  StoreLE64(out + 8, segment);
-  StoreLE64(out + 16, gen);
-  StoreLE64(out + 24, block_no);
-  StoreLE64(out + 32, blocks);
-  std::memcpy(out + 40, volume.b, 16);
-  uint8_t* p = out + kIndexBlockHeader;
-  for (size_t i = 0; i < count; i++, p += kIndexEntrySize) {
-    StoreLE64(p, e[i].chunk);
-    std::memcpy(p + 8, e[i].old_hash.b, 16);
-    std::memcpy(p + 24, e[i].new_hash.b, 16);
+  StoreLE32(out + AT(ddl_vol_index_block, magic), kIndexMagic);
+  StoreLE32(out + AT(ddl_vol_index_block, count), uint32_t(count));
+  StoreLE64(out + AT(ddl_vol_index_block, segment), segment);
+  StoreLE64(out + AT(ddl_vol_index_block, gen), gen);
+  StoreLE64(out + AT(ddl_vol_index_block, block_no), block_no);
+  StoreLE64(out + AT(ddl_vol_index_block, blocks), blocks);
+  PutUuid(out + AT(ddl_vol_index_block, volume_uuid), volume);
+  uint8_t* p = out + AT(ddl_vol_index_block, entries);
+  for (size_t i = 0; i < count; i++, p += sizeof(ddl_vol_index_entry)) {
+    StoreLE64(p + AT(ddl_vol_index_entry, chunk), e[i].chunk);
+    PutHash(p + AT(ddl_vol_index_entry, old_hash), e[i].old_hash);
+    PutHash(p + AT(ddl_vol_index_entry, new_hash), e[i].new_hash);
   }
-  StoreLE64(out + kIndexBlock - 8, Xxh64(out, kIndexBlock - 8));
+  StoreLE64(out + AT(ddl_vol_index_block, csum), Xxh64(out, AT(ddl_vol_index_block, csum)));
 }
 
 Status DecodeIndexBlock(const uint8_t in[kIndexBlock], const Uuid& volume, uint64_t segment, uint64_t gen,
                         uint64_t block_no, uint64_t* blocks, std::vector<IndexEntry>* out) {
   std::string where = "index block " + std::to_string(block_no);
-  if (LoadLE32(in) != kIndexMagic) return Corruption(where + ": bad magic");
-  if (LoadLE64(in + kIndexBlock - 8) != Xxh64(in, kIndexBlock - 8)) return Corruption(where + ": bad checksum");
-  Uuid v;
-  std::memcpy(v.b, in + 40, 16);
-  if (v != volume) return Corruption(where + ": belongs to another volume");
-  if (LoadLE64(in + 8) != segment || LoadLE64(in + 16) != gen || LoadLE64(in + 24) != block_no)
-    return Corruption(where + ": belongs to segment " + std::to_string(LoadLE64(in + 8)) + " generation " +
-                      std::to_string(LoadLE64(in + 16)) + " block " + std::to_string(LoadLE64(in + 24)));
-  uint32_t count = LoadLE32(in + 4);
+  if (LoadLE32(in + AT(ddl_vol_index_block, magic)) != kIndexMagic) return Corruption(where + ": bad magic");
+  if (LoadLE64(in + AT(ddl_vol_index_block, csum)) != Xxh64(in, AT(ddl_vol_index_block, csum)))
+    return Corruption(where + ": bad checksum");
+  if (GetUuid(in + AT(ddl_vol_index_block, volume_uuid)) != volume)
+    return Corruption(where + ": belongs to another volume");
+  uint64_t seg = LoadLE64(in + AT(ddl_vol_index_block, segment));
+  uint64_t g = LoadLE64(in + AT(ddl_vol_index_block, gen));
+  uint64_t no = LoadLE64(in + AT(ddl_vol_index_block, block_no));
+  if (seg != segment || g != gen || no != block_no)
+    return Corruption(where + ": belongs to segment " + std::to_string(seg) + " generation " + std::to_string(g) +
+                      " block " + std::to_string(no));
+  uint32_t count = LoadLE32(in + AT(ddl_vol_index_block, count));
   if (count > kIndexEntriesPerBlock) return Corruption(where + ": entry count out of range");
-  *blocks = LoadLE64(in + 32);
-  const uint8_t* p = in + kIndexBlockHeader;
-  for (uint32_t i = 0; i < count; i++, p += kIndexEntrySize) {
+  *blocks = LoadLE64(in + AT(ddl_vol_index_block, blocks));
+  const uint8_t* p = in + AT(ddl_vol_index_block, entries);
+  for (uint32_t i = 0; i < count; i++, p += sizeof(ddl_vol_index_entry)) {
     IndexEntry e;
-    e.chunk = LoadLE64(p);
-    std::memcpy(e.old_hash.b, p + 8, 16);
-    std::memcpy(e.new_hash.b, p + 24, 16);
+    e.chunk = LoadLE64(p + AT(ddl_vol_index_entry, chunk));
+    e.old_hash = GetHash(p + AT(ddl_vol_index_entry, old_hash));
+    e.new_hash = GetHash(p + AT(ddl_vol_index_entry, new_hash));
     out->push_back(e);
   }
   return Status::Ok();
 }
 
-size_t JournalRecordSize(size_t count) { return kJournalHeader + count * kJournalEntrySize + 8; }
+size_t JournalRecordSize(size_t count) { return kJournalHeader + count * kJournalEntrySize + kJournalCsum; }
 
 void EncodeJournalRecord(JournalType t, uint64_t seq, uint64_t segment, const Uuid& volume, const JournalEntry* e,
                          size_t count, uint8_t* out) {
   size_t size = JournalRecordSize(count);
   std::memset(out, 0, kJournalHeader);
-  StoreLE32(out, kJournalMagic);
-  StoreLE32(out + 4, uint32_t(t));
-  StoreLE32(out + 8, uint32_t(count));
-  StoreLE64(out + 16, seq);
-  StoreLE64(out + 24, segment);
-  std::memcpy(out + 32, volume.b, 16);
+  StoreLE32(out + AT(ddl_vol_journal_header, magic), kJournalMagic);
+  StoreLE32(out + AT(ddl_vol_journal_header, type), uint32_t(t));
+  StoreLE32(out + AT(ddl_vol_journal_header, count), uint32_t(count));
+  StoreLE64(out + AT(ddl_vol_journal_header, seq), seq);
+  StoreLE64(out + AT(ddl_vol_journal_header, segment), segment);
+  PutUuid(out + AT(ddl_vol_journal_header, volume_uuid), volume);
   uint8_t* p = out + kJournalHeader;
   for (size_t i = 0; i < count; i++, p += kJournalEntrySize) {
-    StoreLE64(p, e[i].chunk);
-    std::memcpy(p + 8, e[i].hash.b, 16);
+    StoreLE64(p + AT(ddl_vol_journal_entry, chunk), e[i].chunk);
+    PutHash(p + AT(ddl_vol_journal_entry, hash), e[i].hash);
   }
-  StoreLE64(p, Xxh64(out, size - 8));
+  StoreLE64(p, Xxh64(out, size - kJournalCsum));  // the record's last 8 bytes
 }
 
 Status DecodeJournalRecord(const uint8_t* in, size_t n, const Uuid& volume, uint64_t segment, uint64_t seq,
                            JournalType* t, std::vector<JournalEntry>* out, size_t* size) {
-  if (n < kJournalHeader + 8) return Truncated("journal record incomplete");
-  if (LoadLE32(in) != kJournalMagic) return Corruption("journal record: bad magic");
-  uint32_t count = LoadLE32(in + 8);
-  if (count > (1u << 24)) return Corruption("journal record: entry count out of range");
+  if (n < kJournalHeader + kJournalCsum) return Truncated("journal record incomplete");
+  if (LoadLE32(in + AT(ddl_vol_journal_header, magic)) != kJournalMagic)
+    return Corruption("journal record: bad magic");
+  uint32_t count = LoadLE32(in + AT(ddl_vol_journal_header, count));
+  if (count > DDL_VOL_JOURNAL_MAX_ENTRIES) return Corruption("journal record: entry count out of range");
   *size = JournalRecordSize(count);
   if (*size > n) return Truncated("journal record incomplete");
-  if (LoadLE64(in + *size - 8) != Xxh64(in, *size - 8)) return Corruption("journal record: bad checksum");
-  Uuid v;
-  std::memcpy(v.b, in + 32, 16);
-  if (v != volume || LoadLE64(in + 24) != segment) return Corruption("journal record: belongs to another segment");
-  if (LoadLE64(in + 16) != seq) return Corruption("journal record: sequence out of order");
-  *t = JournalType(LoadLE32(in + 4));
+  if (LoadLE64(in + *size - kJournalCsum) != Xxh64(in, *size - kJournalCsum))
+    return Corruption("journal record: bad checksum");
+  if (GetUuid(in + AT(ddl_vol_journal_header, volume_uuid)) != volume ||
+      LoadLE64(in + AT(ddl_vol_journal_header, segment)) != segment)
+    return Corruption("journal record: belongs to another segment");
+  if (LoadLE64(in + AT(ddl_vol_journal_header, seq)) != seq) return Corruption("journal record: sequence out of order");
+  *t = JournalType(LoadLE32(in + AT(ddl_vol_journal_header, type)));
   if (*t != JournalType::kEntries && *t != JournalType::kClean) return Corruption("journal record: unknown type");
   const uint8_t* p = in + kJournalHeader;
   for (uint32_t i = 0; i < count; i++, p += kJournalEntrySize) {
     JournalEntry e;
-    e.chunk = LoadLE64(p);
-    std::memcpy(e.hash.b, p + 8, 16);
+    e.chunk = LoadLE64(p + AT(ddl_vol_journal_entry, chunk));
+    e.hash = GetHash(p + AT(ddl_vol_journal_entry, hash));
     out->push_back(e);
   }
   return Status::Ok();

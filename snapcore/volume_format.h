@@ -1,5 +1,5 @@
 // volume_format.h - the metadata of a ddloop volume on disk (the design is
-// in volume.h; the user-facing description in ddloop-volume(8)).
+// in volume.h; the format spec is ddloop-volume(5), its structs volume_disk_format.h).
 //
 // Three kinds of metadata, all little-endian, each record or block carrying
 // a magic, the volume UUID, what it belongs to (sequence number, segment id,
@@ -13,9 +13,12 @@
 //                 in 4 KiB blocks of 100 entries.
 //   head journal  seg-<id>.jnl: chunks the live head holds, appended at each
 //                 flush with their current hash; a "clean" record at close.
+// The byte layouts are the C structs of volume_disk_format.h; this file
+// converts between them and C++ values, field by field through endian.h.
 // Thread-safe (no state).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,22 +26,29 @@
 #include "deltafile/format.h"
 #include "deltafile/hash.h"
 #include "deltafile/status.h"
+#include "snapcore/volume_disk_format.h"
 
 namespace ddl::vol {
 
-constexpr uint32_t kManifestMagic = 0x4d4c4444;  // "DDLM"
-constexpr uint32_t kIndexMagic = 0x494c4444;     // "DDLI"
-constexpr uint32_t kJournalMagic = 0x4a4c4444;   // "DDLJ"
+// The layouts are the structs of volume_disk_format.h (the spec is
+// ddloop-volume(5)); these are their sizes for C++ code.
+constexpr uint32_t kManifestMagic = DDL_VOL_MANIFEST_MAGIC;  // "DDLM"
+constexpr uint32_t kIndexMagic = DDL_VOL_INDEX_MAGIC;        // "DDLI"
+constexpr uint32_t kJournalMagic = DDL_VOL_JOURNAL_MAGIC;    // "DDLJ"
 
-constexpr size_t kManifestHeader = 40;  // magic, type, length, reserved, seq, volume uuid
-constexpr size_t kIndexBlock = 4096;
-constexpr size_t kIndexBlockHeader = 56;  // magic, count, segment, gen, block no, blocks, volume uuid
-constexpr size_t kIndexEntrySize = 40;    // chunk, old hash, new hash
-constexpr size_t kIndexEntriesPerBlock = (kIndexBlock - kIndexBlockHeader - 8) / kIndexEntrySize;
-constexpr size_t kJournalHeader = 48;  // magic, type, count, reserved, seq, segment, volume uuid
-constexpr size_t kJournalEntrySize = 24;  // chunk, hash
-constexpr uint32_t kMaxManifestPayload = 1u << 30;
-constexpr uint32_t kMaxNameLength = 255;
+constexpr size_t kManifestHeader = sizeof(ddl_vol_manifest_header);
+constexpr size_t kManifestCsum = DDL_VOL_MANIFEST_CSUM_SIZE;
+constexpr size_t kIndexBlock = sizeof(ddl_vol_index_block);
+constexpr size_t kIndexBlockHeader = offsetof(ddl_vol_index_block, entries);
+constexpr size_t kIndexEntrySize = sizeof(ddl_vol_index_entry);
+constexpr size_t kIndexEntriesPerBlock = DDL_VOL_INDEX_PER_BLOCK;
+static_assert(kIndexEntriesPerBlock == (kIndexBlock - kIndexBlockHeader - 8) / kIndexEntrySize,
+              "as many entries as fit before the checksum");
+constexpr size_t kJournalHeader = sizeof(ddl_vol_journal_header);
+constexpr size_t kJournalEntrySize = sizeof(ddl_vol_journal_entry);
+constexpr size_t kJournalCsum = DDL_VOL_JOURNAL_CSUM_SIZE;
+constexpr uint32_t kMaxManifestPayload = DDL_VOL_MANIFEST_MAX_PAYLOAD;
+constexpr uint32_t kMaxNameLength = DDL_VOL_MAX_NAME;
 
 // One chunk of a sealed segment: its hash in the previous snapshot and in
 // this one.
@@ -91,17 +101,17 @@ struct VolumeState {
 };
 
 enum class RecordType : uint32_t {
-  kCheckpoint = 1,      // the whole VolumeState
-  kSnapshotCreate = 2,  // the head was sealed as a snapshot; a new head begins
-  kSnapshotDelete = 3,  // a snapshot's segment was folded or merged away
-  kRevertBegin = 4,     // a new head holding a snapshot's content is being built
-  kRevertDone = 5,      // that head replaced the live one
+  kCheckpoint = DDL_VOL_REC_CHECKPOINT,            // the whole VolumeState
+  kSnapshotCreate = DDL_VOL_REC_SNAPSHOT_CREATE,   // the head was sealed as a snapshot; a new head begins
+  kSnapshotDelete = DDL_VOL_REC_SNAPSHOT_DELETE,   // a snapshot's segment was folded or merged away
+  kRevertBegin = DDL_VOL_REC_REVERT_BEGIN,         // a new head holding a snapshot's content is being built
+  kRevertDone = DDL_VOL_REC_REVERT_DONE,           // that head replaced the live one
 };
 
 enum class DeleteMode : uint32_t {
-  kFoldIntoBase = 0,  // the oldest snapshot: its chunks were written into base
-  kMergeIntoNext = 1,  // its chunks went into the next snapshot's segment
-  kMergeIntoHead = 2,  // the newest: its chunks went into the head
+  kFoldIntoBase = DDL_VOL_DELETE_FOLD_INTO_BASE,    // the oldest snapshot: its chunks were written into base
+  kMergeIntoNext = DDL_VOL_DELETE_MERGE_INTO_NEXT,  // its chunks went into the next snapshot's segment
+  kMergeIntoHead = DDL_VOL_DELETE_MERGE_INTO_HEAD,  // the newest: its chunks went into the head
 };
 
 struct DeleteRecord {
@@ -126,6 +136,19 @@ Status ApplyRecord(RecordType type, const uint8_t* p, size_t n, VolumeState* s);
 // A whole manifest record around a payload; its checksum is the last 8 bytes.
 std::string EncodeManifestRecord(RecordType type, uint64_t seq, const Uuid& volume, const std::string& payload);
 
+// The fields of a manifest record's header (struct ddl_vol_manifest_header),
+// not validated.
+struct ManifestHeader {
+  uint32_t magic = 0;
+  RecordType type = RecordType::kCheckpoint;
+  uint32_t length = 0;  // payload bytes
+  uint64_t seq = 0;
+  Uuid volume;
+};
+ManifestHeader DecodeManifestHeader(const uint8_t in[kManifestHeader]);
+// The checksum stored after a record's header and payload (at in + rec_size).
+uint64_t StoredManifestCsum(const uint8_t* record, size_t header_and_payload);
+
 // Index blocks. `blocks` is the file's block count; block_no is this one's.
 void EncodeIndexBlock(const Uuid& volume, uint64_t segment, uint64_t gen, uint64_t block_no, uint64_t blocks,
                       const IndexEntry* e, size_t count, uint8_t out[kIndexBlock]);
@@ -135,7 +158,7 @@ Status DecodeIndexBlock(const uint8_t in[kIndexBlock], const Uuid& volume, uint6
                         uint64_t block_no, uint64_t* blocks, std::vector<IndexEntry>* out);
 
 // Journal records.
-enum class JournalType : uint32_t { kEntries = 1, kClean = 2 };
+enum class JournalType : uint32_t { kEntries = DDL_VOL_JNL_ENTRIES, kClean = DDL_VOL_JNL_CLEAN };
 size_t JournalRecordSize(size_t count);
 // Writes JournalRecordSize(count) bytes to out (no allocation: the flush
 // path uses a preallocated buffer).

@@ -1,10 +1,6 @@
 // volume_manifest.cc - replay, append and rewrite of the manifest log.
 #include "snapcore/volume_manifest.h"
 
-#include <cstring>
-
-#include "deltafile/endian.h"
-
 namespace ddl::vol {
 
 Status Manifest::Create(Env* env, const std::string& dir, const VolumeState& s) {
@@ -41,19 +37,21 @@ Status Manifest::Replay(const std::string& bytes) {
     bool torn = false;
     Status bad;
     uint32_t len = 0;
-    if (left < kManifestHeader + 8) {
+    ManifestHeader h;
+    if (left < kManifestHeader + kManifestCsum) {
       torn = true;
     } else {
-      len = LoadLE32(p + pos + 8);
-      if (LoadLE32(p + pos) != kManifestMagic || len > kMaxManifestPayload) {
+      h = DecodeManifestHeader(p + pos);
+      len = h.length;
+      if (h.magic != kManifestMagic || len > kMaxManifestPayload) {
         bad = Corruption(at + ": bad magic or length");
-      } else if (kManifestHeader + len + 8 > left) {
+      } else if (kManifestHeader + len + kManifestCsum > left) {
         torn = true;
       } else {
         size_t rec = kManifestHeader + len;
-        if (LoadLE64(p + pos + rec) != Xxh64(p + pos, rec)) {
+        if (StoredManifestCsum(p + pos, rec) != Xxh64(p + pos, rec)) {
           bad = Corruption(at + ": bad checksum");
-          if (pos + rec + 8 == n) torn = true;  // the last record, torn by a crash
+          if (pos + rec + kManifestCsum == n) torn = true;  // the last record, torn by a crash
         }
       }
     }
@@ -63,14 +61,13 @@ Status Manifest::Replay(const std::string& bytes) {
       break;
     }
     if (!bad.ok()) return bad;
-    uint64_t seq = LoadLE64(p + pos + 16);
-    Uuid vol;
-    std::memcpy(vol.b, p + pos + 24, 16);
-    RecordType type = RecordType(LoadLE32(p + pos + 4));
+    uint64_t seq = h.seq;
+    const Uuid& vol = h.volume;
+    RecordType type = h.type;
     if (records_ == 0) {
       if (type != RecordType::kCheckpoint) return Corruption(at + ": does not start with a checkpoint");
       state_.volume = vol;
-      checkpoint_size_ = kManifestHeader + len + 8;
+      checkpoint_size_ = kManifestHeader + len + kManifestCsum;
     } else {
       if (vol != state_.volume) return Corruption(at + ": belongs to volume " + vol.ToString());
       if (seq != seq_ + 1) return Corruption(at + ": sequence " + std::to_string(seq) + ", expected " +
@@ -80,7 +77,7 @@ Status Manifest::Replay(const std::string& bytes) {
     DDL_RETURN_IF_ERROR(ApplyRecord(type, p + pos + kManifestHeader, len, &state_).Prefix(at));
     seq_ = seq;
     records_++;
-    pos += kManifestHeader + len + 8;
+    pos += kManifestHeader + len + kManifestCsum;
   }
   if (records_ == 0) return Corruption("empty manifest");
   end_ = pos;

@@ -14,6 +14,7 @@
 # A subcommand that is a group of subcommands (`ddloop volume create`,
 # `ddloop volume delta`, ...) has one page: each member is in its SYNOPSIS,
 # and each member's options and positionals are checked against it as above.
+# Checks that every page in MANDIR is listed in MANDIR/CMakeLists.txt.
 # Also checks that MANDIR/ddloop.8 names every subcommand (the word and a
 # ddloop-SUB reference) and documents the options of `DDLOOP --help`.
 # Prints one ok/FAIL line per check and "N passed, N failed"; exits 0 only
@@ -197,5 +198,18 @@ for sub in $subs; do
     else not_ok "$name: OPTIONS documents $doc, which ddloop $sub --help does not list"; fi
   done
 done
+
+# Every page in MANDIR (sections 5 and 8) is listed in MANDIR/CMakeLists.txt,
+# so the build checks it (check-man.sh) and installs it.
+if [ -f "$MANDIR/CMakeLists.txt" ]; then
+  for page in "$MANDIR"/*.5 "$MANDIR"/*.8; do
+    [ -e "$page" ] || continue
+    p=$(basename "$page")
+    if grep -qF -- "/$p" "$MANDIR/CMakeLists.txt"; then ok "$p is in man/CMakeLists.txt"
+    else not_ok "$p is not listed in man/CMakeLists.txt (neither checked at build nor installed)"; fi
+  done
+else
+  not_ok "$MANDIR/CMakeLists.txt is missing"
+fi
 
 finish

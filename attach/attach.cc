@@ -34,7 +34,7 @@ Status CheckMountFsDir(const std::string& dir, Runner* r) {
 Status CheckVolume(const std::string& dir, const std::string& want, std::string* snapshot) {
   DDL_ASSIGN_OR_RETURN(vol::VolumeState st, ReadVolumeState(dir));
   if (want.empty()) {
-    std::string holder = VolumeLockHolder(dir);
+    std::string holder = VolumeLockHolder(Env::Posix(), dir);
     if (!holder.empty()) return Status(Code::kBusy, dir + ": in use by " + holder);
     if (st.revert_target != 0)
       return InvalidArgument(dir + ": a revert was interrupted; run 'ddloop volume revert' to finish it");

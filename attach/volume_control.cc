@@ -1,9 +1,8 @@
-// volume_control.cc - VOL/lock and VOL/control.
+// volume_control.cc - VOL/control (VOL/lock: snapcore/volume_lock.cc).
 #include "attach/volume_control.h"
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,16 +14,6 @@
 namespace ddl::attach {
 
 namespace {
-
-std::string LockPath(const std::string& dir) { return dir + "/lock"; }
-
-std::string ReadHolder(int fd) {
-  char buf[512];
-  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-  std::string s(buf, n > 0 ? size_t(n) : 0);
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
-  return s.empty() ? "another process" : s;
-}
 
 // A sockaddr for dir/control. sun_path holds 107 bytes: a longer directory
 // is named through an O_PATH descriptor (/proc/self/fd/N/control), which
@@ -44,44 +33,6 @@ Status Address(const std::string& dir, struct sockaddr_un* a, int* dirfd) {
 }
 
 }  // namespace
-
-Result<std::unique_ptr<VolumeLock>> VolumeLock::Acquire(const std::string& dir, const std::string& what) {
-  int fd = ::open(LockPath(dir).c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return IOError(LockPath(dir) + ": cannot open: " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    std::string who = ReadHolder(fd);
-    ::close(fd);
-    if (err == EWOULDBLOCK) return Status(Code::kBusy, dir + ": in use by " + who);
-    return IOError(LockPath(dir) + ": cannot lock: " + std::strerror(err));
-  }
-  std::unique_ptr<VolumeLock> l(new VolumeLock(fd));
-  l->Describe(what);
-  return l;
-}
-
-VolumeLock::~VolumeLock() {
-  if (::ftruncate(fd_, 0) != 0) {
-    // Best effort: a stale description is only shown while someone holds the lock.
-  }
-  ::close(fd_);
-}
-
-void VolumeLock::Describe(const std::string& what) {
-  std::string line = "pid " + std::to_string(getpid()) + " (" + what + ")\n";
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, line.data(), line.size(), 0) < 0) {
-    // Best effort, as above.
-  }
-}
-
-std::string VolumeLockHolder(const std::string& dir) {
-  int fd = ::open(LockPath(dir).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  std::string who;
-  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) who = ReadHolder(fd);
-  ::close(fd);
-  return who;
-}
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& dir,
                                                             std::function<std::string(const std::string&)> handler) {

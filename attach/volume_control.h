@@ -1,9 +1,10 @@
 // volume_control.h - one writer per volume, and how other commands reach
 // the writer that serves an attached volume.
 //
-// VOL/lock    flock(LOCK_EX) by whoever opens the volume writable (the
-//             attach server for its lifetime, revert, a local snapshot
-//             create/delete); holds one line saying who, for error messages.
+// VOL/lock    snapcore/volume_lock.h: an exclusive Env::LockFile by whoever
+//             opens the volume writable (the attach server for its lifetime,
+//             revert, a local snapshot create/delete, check); holds one line
+//             saying who, for error messages.
 // VOL/control a Unix stream socket (mode 0600) the attach server listens
 //             on. A request is one line, "create NAME" or "delete NAME"
 //             (names never hold a newline); the reply is one line,
@@ -17,25 +18,13 @@
 #include <thread>
 
 #include "deltafile/status.h"
+#include "snapcore/volume_lock.h"
 
 namespace ddl::attach {
 
-class VolumeLock {
- public:
-  // Takes VOL/lock without waiting; InvalidArgument "VOL: in use by ..." if
-  // another process holds it. `what` says who we are.
-  static Result<std::unique_ptr<VolumeLock>> Acquire(const std::string& dir, const std::string& what);
-  ~VolumeLock();
-  // Rewrites who holds it (after a fork: the new PID).
-  void Describe(const std::string& what);
-
- private:
-  VolumeLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
-// Who holds VOL/lock ("pid N: what"), or "" when nobody does.
-std::string VolumeLockHolder(const std::string& dir);
+// VOL/lock is snapcore/volume_lock.h (through Env).
+using vol::VolumeLock;
+using vol::VolumeLockHolder;
 
 // The listening end, served by one thread. Not copyable.
 class ControlServer {

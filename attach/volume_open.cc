@@ -27,7 +27,7 @@ Result<vol::VolumeState> ReadVolumeState(const std::string& dir) {
 Result<LockedVolume> OpenLocked(const std::string& dir, const std::string& what, const vol::OpenOptions& o) {
   DDL_RETURN_IF_ERROR(ReadVolumeState(dir).status());  // "not a volume" before creating a lock file in it
   LockedVolume lv;
-  DDL_ASSIGN_OR_RETURN(lv.lock, VolumeLock::Acquire(dir, what));
+  DDL_ASSIGN_OR_RETURN(lv.lock, VolumeLock::Acquire(Env::Posix(), dir, what));
   DDL_ASSIGN_OR_RETURN(lv.volume, vol::Volume::Open(Env::Posix(), dir, o));
   return lv;
 }

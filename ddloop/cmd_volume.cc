@@ -88,7 +88,7 @@ Status RunInfo(const InfoOptions& o) {
   oo.allow_pending_revert = true;
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<vol::Volume> v, vol::Volume::Open(Env::Posix(), dir, oo));
   const vol::VolumeState& st = v->state();
-  const std::string holder = VolumeLockHolder(dir);
+  const std::string holder = VolumeLockHolder(Env::Posix(), dir);
   std::string attached;
   for (const Attachment& a : VolumeAttachments(dir))
     attached += (attached.empty() ? "" : ", ") + a.loop + (a.snapshot.empty() ? "" : " (snapshot " + a.snapshot + ")");
@@ -132,7 +132,7 @@ Status RunCheck(const InfoOptions& o) {
   const std::string dir = VolumeDir(o.vol);
   DDL_RETURN_IF_ERROR(ReadVolumeState(dir).status());
   // Hold the lock: nobody may write while we read.
-  DDL_ASSIGN_OR_RETURN(std::unique_ptr<VolumeLock> lock, VolumeLock::Acquire(dir, "ddloop volume check"));
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<VolumeLock> lock, VolumeLock::Acquire(Env::Posix(), dir, "ddloop volume check"));
   vol::CheckReport r;
   Progress progress(!o.json);
   Status s = vol::CheckVolume(

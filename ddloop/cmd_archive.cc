@@ -8,10 +8,7 @@
 #include "ddloop/command.h"
 #include "ddloop/output.h"
 #include "ddloop/output_target.h"
-
-#ifndef DDLOOP_VERSION
-#define DDLOOP_VERSION "unknown"
-#endif
+#include "ddloop/version.h"
 
 namespace ddl::cli {
 
@@ -50,7 +47,7 @@ Status WriteOne(const ArchivePlan& plan, size_t k, bool append, const ArchiveWri
 
 Status Run(const ArchiveCmdOptions& o) {
   ArchiveWriteOptions wo;
-  wo.tool = "ddloop " DDLOOP_VERSION;
+  wo.tool = std::string("ddloop ") + kVersion;
   uint64_t v = 0;
   DDL_RETURN_IF_ERROR(SizeOption("--block-size", o.block_size, &v));
   if (v == 0) return InvalidArgument("--block-size " + o.block_size + ": must be more than 0");

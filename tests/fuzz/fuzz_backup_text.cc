@@ -1,5 +1,5 @@
 // fuzz_backup_text - any bytes as one of backup/'s small text files: a
-// replica state (replica_state.h), a repository catalog entry
+// apply state (apply_state.h), a repository catalog entry
 // (repository.h), an archive catalog (archive_catalog.h). The first byte
 // picks the parser. Each input runs as given and again with its last
 // "checksum" line replaced by the right one (text_fields.h), so mutations
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "backup/archive_catalog.h"
-#include "backup/replica_state.h"
+#include "backup/apply_state.h"
 #include "backup/repository.h"
 #include "backup/text_fields.h"
 
@@ -19,8 +19,8 @@ namespace {
 void Run(uint8_t kind, const std::string& text) {
   using namespace ddl;
   if (kind == 0) {
-    auto s = ReplicaState::Decode(text, "state");
-    if (s.ok() && !ReplicaState::Decode(s->Encode(), "state").ok()) __builtin_trap();
+    auto s = ApplyState::Decode(text, "state");
+    if (s.ok() && !ApplyState::Decode(s->Encode(), "state").ok()) __builtin_trap();
   } else if (kind == 1) {
     CatalogEntry e;
     if (CatalogEntry::Decode(text, "entry", &e).ok()) {

@@ -1,5 +1,5 @@
-// replica_state.cc - encoding and atomic storage of ReplicaState.
-#include "backup/replica_state.h"
+// apply_state.cc - encoding and atomic storage of ApplyState.
+#include "backup/apply_state.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@ constexpr const char* kMagic = "ddloop-replica-state 1";
 
 }  // namespace
 
-std::string ReplicaState::Encode() const {
+std::string ApplyState::Encode() const {
   std::ostringstream o;
   o << kMagic << "\n";
   o << "state " << (phase == Phase::kAt ? "at" : "applying") << "\n";
@@ -45,7 +45,7 @@ std::string ReplicaState::Encode() const {
   return WithChecksumLine(o.str());
 }
 
-Result<ReplicaState> ReplicaState::Decode(const std::string& text, const std::string& name) {
+Result<ApplyState> ApplyState::Decode(const std::string& text, const std::string& name) {
   auto bad = [&](const std::string& what) { return Corruption(name + ": damaged replica state: " + what); };
   std::string body;
   if (const char* why = CheckChecksumLine(text, &body)) return bad(why);
@@ -58,7 +58,7 @@ Result<ReplicaState> ReplicaState::Decode(const std::string& text, const std::st
     if (sp == std::string::npos) return bad("malformed line");
     kv[line.substr(0, sp)] = line.substr(sp + 1);
   }
-  ReplicaState s;
+  ApplyState s;
   uint64_t v = 0;
   if (kv["state"] == "at") s.phase = Phase::kAt;
   else if (kv["state"] == "applying") s.phase = Phase::kApplying;
@@ -149,16 +149,16 @@ std::string DefaultStatePath(Env* env, const std::string& image) {
   return ImageIdentity(env, image) + ".ddloop-state";
 }
 
-Status LoadReplicaState(Env* env, const std::string& path, ReplicaState* s, bool* found) {
+Status LoadApplyState(Env* env, const std::string& path, ApplyState* s, bool* found) {
   *found = false;
   if (!env->Exists(path)) return Status::Ok();
   DDL_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(env, path, 1 << 16));
-  DDL_ASSIGN_OR_RETURN(*s, ReplicaState::Decode(text, path));
+  DDL_ASSIGN_OR_RETURN(*s, ApplyState::Decode(text, path));
   *found = true;
   return Status::Ok();
 }
 
-Status SaveReplicaState(Env* env, const std::string& path, const ReplicaState& s) {
+Status SaveApplyState(Env* env, const std::string& path, const ApplyState& s) {
   return WriteFileAtomic(env, path, s.Encode());
 }
 

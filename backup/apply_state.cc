@@ -11,77 +11,80 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <map>
-#include <sstream>
 
-#include "backup/text_fields.h"
+#include "deltafile/text_record.h"
 
 namespace ddl {
 
 namespace {
 
-constexpr const char* kMagic = "ddloop-replica-state 1";
+// The on-disk name "replica state" is kept: files written by earlier
+// versions have this magic, and messages say "damaged replica state".
+const TextFormat& StateFormat() {
+  static const TextFormat f = [] {
+    TextFormat t;
+    t.magic = "ddloop-replica-state 1";
+    t.what = "replica state";
+    t.max_bytes = kApplyStateMax;
+    t.max_line = 4096;
+    t.max_lines = 32;
+    return t;
+  }();
+  return f;
+}
 
 }  // namespace
 
-std::string ApplyState::Encode() const {
-  std::ostringstream o;
-  o << kMagic << "\n";
-  o << "state " << (phase == Phase::kAt ? "at" : "applying") << "\n";
-  o << "volume_uuid " << volume_uuid.ToString() << "\n";
-  o << "volume_size " << volume_size << "\n";
-  o << "chunk_shift " << chunk_shift << "\n";
-  if (!image.empty()) o << "image " << image << "\n";
-  o << "current_snapshot " << current.snapshot.ToString() << "\n";
-  o << "current_fingerprint " << current.fingerprint.Hex() << "\n";
+Result<std::string> ApplyState::Encode(const std::string& name) const {
+  TextWriter w(StateFormat());
+  w.Add("state", phase == Phase::kAt ? "at" : "applying");
+  w.AddUuid("volume_uuid", volume_uuid);
+  w.AddU64("volume_size", volume_size);
+  w.AddU64("chunk_shift", chunk_shift);
+  if (!image.empty()) w.Add("image", image);
+  w.AddUuid("current_snapshot", current.snapshot);
+  w.AddFingerprint("current_fingerprint", current.fingerprint);
   if (phase == Phase::kAt) {
-    o << "image_stamp " << (stamp.empty() ? "-" : stamp) << "\n";
+    w.Add("image_stamp", stamp.empty() ? "-" : stamp);
   } else {
-    o << "target_snapshot " << target.snapshot.ToString() << "\n";
-    o << "target_fingerprint " << target.fingerprint.Hex() << "\n";
-    o << "delta_header_csum " << Hex64(delta_csum) << "\n";
-    o << "done_records " << done_records << "\n";
+    w.AddUuid("target_snapshot", target.snapshot);
+    w.AddFingerprint("target_fingerprint", target.fingerprint);
+    w.AddHex64("delta_header_csum", delta_csum);
+    w.AddU64("done_records", done_records);
   }
-  return WithChecksumLine(o.str());
+  return w.Finish(name);
 }
 
 Result<ApplyState> ApplyState::Decode(const std::string& text, const std::string& name) {
-  auto bad = [&](const std::string& what) { return Corruption(name + ": damaged replica state: " + what); };
-  std::string body;
-  if (const char* why = CheckChecksumLine(text, &body)) return bad(why);
-  std::istringstream in(body);
-  std::string line;
-  if (!std::getline(in, line) || line != kMagic) return bad("unknown format");
-  std::map<std::string, std::string> kv;
-  while (std::getline(in, line)) {
-    size_t sp = line.find(' ');
-    if (sp == std::string::npos) return bad("malformed line");
-    kv[line.substr(0, sp)] = line.substr(sp + 1);
-  }
+  DDL_ASSIGN_OR_RETURN(TextRecord r, TextRecord::Parse(text, name, StateFormat()));
   ApplyState s;
+  std::string state;
+  DDL_RETURN_IF_ERROR(r.GetString("state", &state));
+  if (state == "at") s.phase = Phase::kAt;
+  else if (state == "applying") s.phase = Phase::kApplying;
+  else return r.Error("unknown state");
+  DDL_RETURN_IF_ERROR(r.GetUuid("volume_uuid", &s.volume_uuid));
+  DDL_RETURN_IF_ERROR(r.GetU64("volume_size", &s.volume_size));
   uint64_t v = 0;
-  if (kv["state"] == "at") s.phase = Phase::kAt;
-  else if (kv["state"] == "applying") s.phase = Phase::kApplying;
-  else return bad("unknown state");
-  if (!Uuid::Parse(kv["volume_uuid"], &s.volume_uuid)) return bad("volume_uuid");
-  if (!ParseU64(kv["volume_size"], &s.volume_size)) return bad("volume_size");
-  if (!ParseU64(kv["chunk_shift"], &v)) return bad("chunk_shift");
+  DDL_RETURN_IF_ERROR(r.GetU64("chunk_shift", &v));
+  if (v > 63) return r.Error("chunk_shift " + std::to_string(v) + " is too large");
   s.chunk_shift = static_cast<uint32_t>(v);
-  if (kv.count("image")) {
-    s.image = kv["image"];
+  if (r.Has("image")) {
+    DDL_RETURN_IF_ERROR(r.GetString("image", &s.image));
     // EscapeStateName's alphabet: one token, no space or newline.
     static const char kToken[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-%";
-    if (s.image.empty() || s.image.find_first_not_of(kToken) != std::string::npos) return bad("image");
+    if (s.image.empty() || s.image.find_first_not_of(kToken) != std::string::npos) return r.Error("image");
   }
-  if (!Uuid::Parse(kv["current_snapshot"], &s.current.snapshot)) return bad("current_snapshot");
-  if (!ParseFingerprint(kv["current_fingerprint"], &s.current.fingerprint)) return bad("current_fingerprint");
+  DDL_RETURN_IF_ERROR(r.GetUuid("current_snapshot", &s.current.snapshot));
+  DDL_RETURN_IF_ERROR(r.GetFingerprint("current_fingerprint", &s.current.fingerprint));
   if (s.phase == Phase::kAt) {
-    s.stamp = kv["image_stamp"] == "-" ? "" : kv["image_stamp"];
+    DDL_RETURN_IF_ERROR(r.GetString("image_stamp", &s.stamp));
+    if (s.stamp == "-") s.stamp.clear();
   } else {
-    if (!Uuid::Parse(kv["target_snapshot"], &s.target.snapshot)) return bad("target_snapshot");
-    if (!ParseFingerprint(kv["target_fingerprint"], &s.target.fingerprint)) return bad("target_fingerprint");
-    if (!ParseHex64(kv["delta_header_csum"], &s.delta_csum)) return bad("delta_header_csum");
-    if (!ParseU64(kv["done_records"], &s.done_records)) return bad("done_records");
+    DDL_RETURN_IF_ERROR(r.GetUuid("target_snapshot", &s.target.snapshot));
+    DDL_RETURN_IF_ERROR(r.GetFingerprint("target_fingerprint", &s.target.fingerprint));
+    DDL_RETURN_IF_ERROR(r.GetHex64("delta_header_csum", &s.delta_csum));
+    DDL_RETURN_IF_ERROR(r.GetU64("done_records", &s.done_records));
   }
   return s;
 }
@@ -152,14 +155,15 @@ std::string DefaultStatePath(Env* env, const std::string& image) {
 Status LoadApplyState(Env* env, const std::string& path, ApplyState* s, bool* found) {
   *found = false;
   if (!env->Exists(path)) return Status::Ok();
-  DDL_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(env, path, 1 << 16));
+  DDL_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(env, path, kApplyStateMax));
   DDL_ASSIGN_OR_RETURN(*s, ApplyState::Decode(text, path));
   *found = true;
   return Status::Ok();
 }
 
 Status SaveApplyState(Env* env, const std::string& path, const ApplyState& s) {
-  return WriteFileAtomic(env, path, s.Encode());
+  DDL_ASSIGN_OR_RETURN(std::string text, s.Encode(path));
+  return WriteFileAtomic(env, path, text);
 }
 
 }  // namespace ddl

@@ -23,6 +23,9 @@
 
 namespace ddl {
 
+// Largest state file read.
+constexpr size_t kApplyStateMax = 1 << 16;
+
 struct ApplyState {
   enum class Phase { kAt, kApplying };
   Phase phase = Phase::kAt;
@@ -40,7 +43,8 @@ struct ApplyState {
   uint64_t delta_csum = 0;
   uint64_t done_records = 0;
 
-  std::string Encode() const;
+  // The file's text (deltafile/text_record.h); `name` prefixes errors.
+  Result<std::string> Encode(const std::string& name) const;
   static Result<ApplyState> Decode(const std::string& text, const std::string& name);
 };
 

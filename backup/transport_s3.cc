@@ -32,6 +32,8 @@
 #include "backup/curl_session.h"
 #include "backup/transport_internal.h"
 #include "deltafile/hash.h"
+#include "deltafile/hex.h"
+#include "deltafile/text_record.h"
 
 namespace ddl {
 
@@ -52,40 +54,49 @@ std::string Query(Params p) {
   return q;
 }
 
-// The resume record of one multipart upload.
+// The resume record of one multipart upload (deltafile/text_record.h).
+// Written without a checksum line before; such a file is still read.
+const TextFormat& UploadStateFormat() {
+  static const TextFormat f = [] {
+    TextFormat t;
+    t.magic = "ddloop-s3-upload 1";
+    t.what = "upload state";
+    t.max_bytes = 1 << 20;
+    t.max_line = 4096;
+    t.max_lines = kMaxParts + 16;
+    t.repeatable = {"part"};
+    t.accept_no_checksum = true;
+    return t;
+  }();
+  return f;
+}
+
 struct UploadState {
   std::string object;  // s3://bucket/key
   std::string upload_id;
   uint64_t size = 0, part_size = 0;
   std::map<uint64_t, std::string> etags;  // part number -> ETag
 
-  std::string Encode() const {
-    std::string s = "ddloop-s3-upload 1\nobject " + object + "\nupload_id " + upload_id + "\nsize " +
-                    std::to_string(size) + "\npart_size " + std::to_string(part_size) + "\n";
-    for (const auto& [n, e] : etags) s += "part " + std::to_string(n) + " " + e + "\n";
-    return s;
+  Result<std::string> Encode(const std::string& name) const {
+    TextWriter w(UploadStateFormat());
+    w.Add("object", object).Add("upload_id", upload_id).AddU64("size", size).AddU64("part_size", part_size);
+    for (const auto& [n, e] : etags) w.Add("part", std::to_string(n) + " " + e);
+    return w.Finish(name);
   }
-  bool Decode(const std::string& text) {
-    size_t pos = 0;
-    bool magic = false;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-      pos = nl == std::string::npos ? text.size() : nl + 1;
-      size_t sp = line.find(' ');
-      std::string k = line.substr(0, sp), v = sp == std::string::npos ? "" : line.substr(sp + 1);
-      try {
-        if (line == "ddloop-s3-upload 1") magic = true;
-        else if (k == "object") object = v;
-        else if (k == "upload_id") upload_id = v;
-        else if (k == "size") size = std::stoull(v);
-        else if (k == "part_size") part_size = std::stoull(v);
-        else if (k == "part") etags[std::stoull(v.substr(0, v.find(' ')))] = v.substr(v.find(' ') + 1);
-      } catch (...) {
+  // False for a state that is damaged or not complete: the upload starts over.
+  bool Decode(const std::string& text, const std::string& name) {
+    Result<TextRecord> r = TextRecord::Parse(text, name, UploadStateFormat());
+    if (!r.ok() || !r->GetString("object", &object).ok() || !r->GetString("upload_id", &upload_id).ok() ||
+        !r->GetU64("size", &size).ok() || !r->GetU64("part_size", &part_size).ok())
+      return false;
+    for (const std::string& p : r->All("part")) {
+      const size_t sp = p.find(' ');
+      uint64_t n = 0;
+      if (sp == std::string::npos || !ParseDecimalU64(std::string_view(p).substr(0, sp), &n) || n == 0 ||
+          n > kMaxParts || sp + 1 == p.size() || !etags.emplace(n, p.substr(sp + 1)).second)
         return false;
-      }
     }
-    return magic && !upload_id.empty() && part_size > 0;
+    return !upload_id.empty() && part_size > 0;
   }
 };
 
@@ -209,9 +220,8 @@ class S3Transport : public Transport {
   }
 
   std::string StatePath(const std::string& key) const {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)Xxh64(Describe(key).data(), Describe(key).size()));
-    return c_.state_dir + "/s3-upload-" + hex;
+    const std::string d = Describe(key);
+    return c_.state_dir + "/s3-upload-" + Hex64(Xxh64(d.data(), d.size()));
   }
 
   // The state file, only if it is a regular file of ours (not a link
@@ -226,7 +236,8 @@ class S3Transport : public Transport {
   }
 
   Status SaveState(const std::string& path, const UploadState& u) {
-    return WriteFileAtomic(Env::Posix(), path, u.Encode());
+    DDL_ASSIGN_OR_RETURN(std::string text, u.Encode(path));
+    return WriteFileAtomic(Env::Posix(), path, text);
   }
 
   Status Multipart(const std::string& key, File* src, uint64_t size, uint64_t part, const NetOptions& o,
@@ -236,7 +247,7 @@ class S3Transport : public Transport {
     UploadState u;
     if (env->Exists(state_path)) {
       Result<std::string> text = ReadState(state_path);
-      if (!text.ok() || !u.Decode(*text) || u.object != Describe(key) || u.size != size || u.part_size != part)
+      if (!text.ok() || !u.Decode(*text, state_path) || u.object != Describe(key) || u.size != size || u.part_size != part)
         u = UploadState();
     }
     if (u.upload_id.empty()) {

@@ -5,6 +5,8 @@
 
 #include "deltafile/io.h"
 
+#include "deltafile/hex.h"
+
 namespace ddl {
 
 Status File::ZeroRange(uint64_t off, uint64_t len) {
@@ -39,10 +41,7 @@ std::string RandomHex() {
     ssize_t n = getrandom(r + got, sizeof r - got, 0);
     if (n > 0) got += static_cast<size_t>(n);
   }
-  static const char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : r) s += {kHex[b >> 4], kHex[b & 15]};
-  return s;
+  return HexBytes(r, sizeof r);
 }
 
 Result<std::unique_ptr<File>> CreateTempFile(Env* env, const std::string& target, std::string* tmp_path) {

@@ -145,7 +145,9 @@ TEST(ApplyState, EncodeDecodeAndDamage) {
   s.target.snapshot = Uuid::Random();
   s.delta_csum = 0xdeadbeef;
   s.done_records = 17;
-  const std::string text = s.Encode();
+  auto encoded = s.Encode("x");
+  ASSERT_TRUE(encoded.ok()) << encoded.status().message();
+  const std::string text = *encoded;
   auto d = ApplyState::Decode(text, "x");
   ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->done_records, 17u);

@@ -129,12 +129,13 @@ TEST(ApplyLock, StateOfAnotherImageIsNotTrusted) {
 TEST(ApplyStatePath, IdentityIsRecordedAndChecked) {
   ApplyState s;
   s.image = EscapeStateName("/srv/a b/img");
-  auto d = ApplyState::Decode(s.Encode(), "x");
+  auto d = ApplyState::Decode(*s.Encode("x"), "x");
   ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->image, "%2Fsrv%2Fa%20b%2Fimg");
   ApplyState old;  // a state of an earlier version has no image line
-  EXPECT_EQ(old.Encode().find("\nimage "), std::string::npos);
-  auto o = ApplyState::Decode(old.Encode(), "x");
+  ASSERT_TRUE(old.Encode("x").ok());
+  EXPECT_EQ(old.Encode("x")->find("\nimage "), std::string::npos);
+  auto o = ApplyState::Decode(*old.Encode("x"), "x");
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->image, "");
 }

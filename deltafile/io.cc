@@ -62,22 +62,6 @@ Result<std::unique_ptr<File>> CreateTempFile(Env* env, const std::string& target
   return last;
 }
 
-Status WriteFileAtomic(Env* env, const std::string& path, const std::string& data) {
-  std::string tmp;
-  Status s;
-  {
-    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, CreateTempFile(env, path, &tmp));
-    s = f->WriteAt(0, data.data(), data.size());
-    if (s.ok()) s = f->Sync();
-  }
-  if (s.ok()) s = env->Rename(tmp, path);
-  if (!s.ok()) {
-    env->Remove(tmp);
-    return s;
-  }
-  return env->SyncDirOf(path);
-}
-
 Result<std::string> ReadSmallFile(Env* env, const std::string& path, size_t max) {
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(path, OpenMode::kRead));
   DDL_ASSIGN_OR_RETURN(uint64_t size, f->Size());

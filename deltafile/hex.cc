@@ -47,7 +47,7 @@ bool ParseHex64(std::string_view s, uint64_t* v) {
   uint64_t r = 0;
   for (char c : s) {
     int d = DigitValue(c);
-    if (d < 0) return false;
+    if (d < 0 || (c >= 'A' && c <= 'F')) return false;
     r = (r << 4) | static_cast<uint64_t>(d);
   }
   *v = r;

@@ -20,11 +20,11 @@ std::string Hex0x(uint64_t v);
 // Two lowercase digits per byte, in order.
 std::string HexBytes(const void* p, size_t n);
 
-// Exactly 16 hex digits (either case) to *v; false on anything else,
-// 17 digits included. *v is set only on success.
+// Exactly what Hex64 writes (16 lowercase digits) to *v; false on anything
+// else, 17 digits or uppercase included. *v is set only on success.
 bool ParseHex64(std::string_view s, uint64_t* v);
-// Exactly 2*n hex digits (either case) to out[0..n); false on anything
-// else. out is written only on success.
+// Exactly 2*n hex digits, either case (UUIDs people type), to out[0..n);
+// false on anything else. out is written only on success.
 bool ParseHexBytes(std::string_view s, uint8_t* out, size_t n);
 
 }  // namespace ddl

@@ -30,10 +30,10 @@
 #include <utility>
 
 #include "backup/curl_session.h"
+#include "backup/s3_upload_state.h"
 #include "backup/transport_internal.h"
 #include "deltafile/hash.h"
 #include "deltafile/hex.h"
-#include "deltafile/text_record.h"
 
 namespace ddl {
 
@@ -41,7 +41,7 @@ namespace {
 
 constexpr uint64_t kPartSize = 16ull << 20;  // S3's minimum is 5 MiB
 constexpr size_t kParallelParts = 2;
-constexpr uint64_t kMaxParts = 10000;
+constexpr uint64_t kMaxParts = kS3MaxParts;
 constexpr size_t kMaxPageBytes = 16u << 20;
 constexpr size_t kMaxListPages = 100000;
 
@@ -53,52 +53,6 @@ std::string Query(Params p) {
   for (const auto& [k, v] : p) q += (q.empty() ? "?" : "&") + UrlEncode(k, false) + "=" + UrlEncode(v, false);
   return q;
 }
-
-// The resume record of one multipart upload (deltafile/text_record.h).
-// Written without a checksum line before; such a file is still read.
-const TextFormat& UploadStateFormat() {
-  static const TextFormat f = [] {
-    TextFormat t;
-    t.magic = "ddloop-s3-upload 1";
-    t.what = "upload state";
-    t.max_bytes = 1 << 20;
-    t.max_line = 4096;
-    t.max_lines = kMaxParts + 16;
-    t.repeatable = {"part"};
-    t.accept_no_checksum = true;
-    return t;
-  }();
-  return f;
-}
-
-struct UploadState {
-  std::string object;  // s3://bucket/key
-  std::string upload_id;
-  uint64_t size = 0, part_size = 0;
-  std::map<uint64_t, std::string> etags;  // part number -> ETag
-
-  Result<std::string> Encode(const std::string& name) const {
-    TextWriter w(UploadStateFormat());
-    w.Add("object", object).Add("upload_id", upload_id).AddU64("size", size).AddU64("part_size", part_size);
-    for (const auto& [n, e] : etags) w.Add("part", std::to_string(n) + " " + e);
-    return w.Finish(name);
-  }
-  // False for a state that is damaged or not complete: the upload starts over.
-  bool Decode(const std::string& text, const std::string& name) {
-    Result<TextRecord> r = TextRecord::Parse(text, name, UploadStateFormat());
-    if (!r.ok() || !r->GetString("object", &object).ok() || !r->GetString("upload_id", &upload_id).ok() ||
-        !r->GetU64("size", &size).ok() || !r->GetU64("part_size", &part_size).ok())
-      return false;
-    for (const std::string& p : r->All("part")) {
-      const size_t sp = p.find(' ');
-      uint64_t n = 0;
-      if (sp == std::string::npos || !ParseDecimalU64(std::string_view(p).substr(0, sp), &n) || n == 0 ||
-          n > kMaxParts || sp + 1 == p.size() || !etags.emplace(n, p.substr(sp + 1)).second)
-        return false;
-    }
-    return !upload_id.empty() && part_size > 0;
-  }
-};
 
 class S3Transport : public Transport {
  public:
@@ -235,7 +189,7 @@ class S3Transport : public Transport {
     return s;
   }
 
-  Status SaveState(const std::string& path, const UploadState& u) {
+  Status SaveState(const std::string& path, const S3UploadState& u) {
     DDL_ASSIGN_OR_RETURN(std::string text, u.Encode(path));
     return WriteFileAtomic(Env::Posix(), path, text);
   }
@@ -244,11 +198,11 @@ class S3Transport : public Transport {
                    TransferStats* st) {
     Env* env = Env::Posix();
     const std::string state_path = StatePath(key);
-    UploadState u;
+    S3UploadState u;
     if (env->Exists(state_path)) {
       Result<std::string> text = ReadState(state_path);
       if (!text.ok() || !u.Decode(*text, state_path) || u.object != Describe(key) || u.size != size || u.part_size != part)
-        u = UploadState();
+        u = S3UploadState();
     }
     if (u.upload_id.empty()) {
       HttpResponse resp;

@@ -1,6 +1,7 @@
 // text_formats_test - backup/'s small text files on the one codec
 // (deltafile/text_record.h): files written before it (tests/backup/
-// old_formats/, made by ddloop at aeb4454) still read, what is written now
+// old_formats/, made by the ddloop of main at 28e4f74, whose
+// text formats are those of aeb4454) still read, what is written now
 // reads back, and what lacked a checksum line before is written with one
 // except the repository's catalog entries (read by older ddloops).
 #include <fstream>

@@ -26,7 +26,7 @@ const TextFormat& StateFormat() {
     t.magic = "ddloop-replica-state 1";
     t.what = "replica state";
     t.max_bytes = kApplyStateMax;
-    t.max_line = 4096;
+    t.max_line = 16384;  // "image" holds a path of up to 4096 bytes, escaped (3 bytes each at most)
     t.max_lines = 32;
     return t;
   }();

@@ -13,7 +13,7 @@ const TextFormat& UploadStateFormat() {
     t.magic = "ddloop-s3-upload 1";
     t.what = "upload state";
     t.max_bytes = 1 << 20;
-    t.max_line = 4096;
+    t.max_line = 16384;  // "object" holds the URL
     t.max_lines = kS3MaxParts + 16;
     t.repeatable = {"part"};
     t.accept_no_checksum = true;

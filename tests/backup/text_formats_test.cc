@@ -40,6 +40,16 @@ TEST(OldTextFormats, ApplyStateReadsAndIsWrittenTheSame) {
   EXPECT_EQ(*again, text);  // byte for byte, checksum included
 }
 
+TEST(OldTextFormats, ApplyStateOfTheLongestPathIsWritten) {
+  ApplyState s;
+  s.image = EscapeStateName("/" + std::string(4094, '/'));  // PATH_MAX, every byte escaped
+  auto text = s.Encode("x");
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  auto back = ApplyState::Decode(*text, "x");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->image, s.image);
+}
+
 TEST(OldTextFormats, ArchiveCatalogReadsAndIsWrittenTheSame) {
   const std::string text = Old("archive-catalog.txt");
   auto c = Catalog::Decode(text, "old.tar");

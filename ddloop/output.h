@@ -17,6 +17,7 @@ namespace ddl::cli {
 std::string HumanBytes(uint64_t n);
 // Sizes given on the command line: deltafile/size_value.h (ParseSizeValue,
 // ParseSize, SizeOption).
+
 // RFC 3339 UTC with seconds: "2026-11-25T00:40:12Z".
 std::string IsoTime(uint64_t ns);
 

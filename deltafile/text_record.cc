@@ -133,6 +133,12 @@ Result<TextRecord> TextRecord::Parse(std::string_view text, const std::string& n
     end--;
   } else if (f.accept_no_checksum) {
     r.had_checksum_ = false;
+    // Leave room for the trailer the writer adds: what is read can be written.
+    if (f.write_checksum && lines.size() + 1 > f.max_lines)
+      return r.Error("more than " + std::to_string(f.max_lines) + " lines");
+    if (f.write_checksum && text.size() + kTrailerSize > f.max_bytes)
+      return r.Error("larger than " + std::to_string(f.max_bytes) + " bytes (" + std::to_string(text.size()) +
+                     " and a checksum line)");
   } else if (last.substr(0, kTrailerKey.size()) == kTrailerKey) {
     return r.Error("bad checksum line '" + Shown(last) + "'");
   } else {

@@ -207,6 +207,13 @@ TEST(TextRecord, OldFilesWithoutTrailerOnlyWhereTheFormatSaysSo) {
   std::string t = Signed("ddloop-test 1\nname a\n");
   t[16] = 'b';
   EXPECT_EQ(Error(t, old), "checksum mismatch");
+  // an old file is read only if it can be written back with a trailer
+  std::string full = "ddloop-test 1\n";
+  for (int i = 0; i < 7; i++) full += "deltas d\n";
+  EXPECT_EQ(Error(full, old), "more than 8 lines");
+  std::string big = "ddloop-test 1\n";
+  while (big.size() + 26 <= 1024) big += "deltas " + std::string(100, 'x') + "\n";
+  EXPECT_NE(Error(big, old), "<parsed>");
   // and a format written without it writes none
   old.write_checksum = false;
   TextWriter w(old);

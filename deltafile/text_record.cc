@@ -2,6 +2,7 @@
 #include "deltafile/text_record.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "deltafile/hex.h"
 
@@ -173,54 +174,32 @@ std::vector<std::string> TextRecord::All(std::string_view key) const {
   return out;
 }
 
-const std::string* TextRecord::Required(std::string_view key, Status* s) const {
+Status TextRecord::Field(std::string_view key, const char* want,
+                         const std::function<bool(const std::string&)>& parse) const {
   const std::string* v = Find(key);
-  if (v == nullptr) *s = Error("no '" + std::string(key) + "' line");
-  return v;
-}
-
-Status TextRecord::BadValue(std::string_view key, const std::string& value, const char* want) const {
-  return Error(std::string(key) + " '" + Shown(value) + "' is not " + want);
+  if (v == nullptr) return Error("no '" + std::string(key) + "' line");
+  if (!parse(*v)) return Error(std::string(key) + " '" + Shown(*v) + "' is not " + want);
+  return Status::Ok();
 }
 
 Status TextRecord::GetString(std::string_view key, std::string* out) const {
-  Status s;
-  const std::string* v = Required(key, &s);
-  if (v == nullptr) return s;
-  *out = *v;
-  return Status::Ok();
+  return Field(key, "", [&](const std::string& v) { return *out = v, true; });
 }
 
 Status TextRecord::GetU64(std::string_view key, uint64_t* out) const {
-  Status s;
-  const std::string* v = Required(key, &s);
-  if (v == nullptr) return s;
-  if (!ParseDecimalU64(*v, out)) return BadValue(key, *v, "a decimal number below 2^64");
-  return Status::Ok();
+  return Field(key, "a decimal number below 2^64", [&](const std::string& v) { return ParseDecimalU64(v, out); });
 }
 
 Status TextRecord::GetHex64(std::string_view key, uint64_t* out) const {
-  Status s;
-  const std::string* v = Required(key, &s);
-  if (v == nullptr) return s;
-  if (!ParseHex64(*v, out)) return BadValue(key, *v, "16 hex digits");
-  return Status::Ok();
+  return Field(key, "16 hex digits", [&](const std::string& v) { return ParseHex64(v, out); });
 }
 
 Status TextRecord::GetFingerprint(std::string_view key, Fingerprint* out) const {
-  Status s;
-  const std::string* v = Required(key, &s);
-  if (v == nullptr) return s;
-  if (!ParseFingerprintHex(*v, out)) return BadValue(key, *v, "a fingerprint (64 hex digits)");
-  return Status::Ok();
+  return Field(key, "a fingerprint (64 hex digits)", [&](const std::string& v) { return ParseFingerprintHex(v, out); });
 }
 
 Status TextRecord::GetUuid(std::string_view key, Uuid* out) const {
-  Status s;
-  const std::string* v = Required(key, &s);
-  if (v == nullptr) return s;
-  if (!Uuid::Parse(*v, out)) return BadValue(key, *v, "a UUID");
-  return Status::Ok();
+  return Field(key, "a UUID", [&](const std::string& v) { return Uuid::Parse(v, out); });
 }
 
 }  // namespace ddl

@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -107,8 +108,8 @@ class TextRecord {
   Status Error(const std::string& detail) const;
 
  private:
-  const std::string* Required(std::string_view key, Status* s) const;
-  Status BadValue(std::string_view key, const std::string& value, const char* want) const;
+  // The value of `key` through `parse`; "no 'KEY' line" or "KEY 'V' is not WANT".
+  Status Field(std::string_view key, const char* want, const std::function<bool(const std::string&)>& parse) const;
 
   std::string name_, what_;
   std::vector<std::pair<std::string, std::string>> fields_;

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "backup/replica_state.h"
+#include "backup/apply_state.h"
 #include "deltafile/chain.h"
 #include "deltafile/file_lock.h"
 #include "deltafile/image_fingerprint.h"
@@ -70,7 +70,7 @@ class Applier {
       return WrongBase(image_ + ": size " + std::to_string(size) + " bytes, but the delta is for a volume of " +
                        std::to_string(h0.volume_size) + " bytes");
     image_size_ = size;
-    return LoadReplicaState(env_, state_path_, &state_, &have_state_);
+    return LoadApplyState(env_, state_path_, &state_, &have_state_);
   }
 
   // Finds where the image stands relative to the chain, without writing.
@@ -79,13 +79,13 @@ class Applier {
     // A state recorded for another image (one --state given to two images)
     // says nothing about this one.
     const bool same_image = !have_state_ || state_.image.empty() || state_.image == image_id_;
-    if (have_state_ && state_.phase == ReplicaState::Phase::kApplying && !same_image)
+    if (have_state_ && state_.phase == ApplyState::Phase::kApplying && !same_image)
       return WrongBase(image_ + ": its state file " + state_path_ + " holds a pending apply onto another image (" +
                        state_.image + "); give each image its own --state");
     if (have_state_ && !same_image) {
       Note(state_path_ + " is the state of another image (" + state_.image + "); not trusted");
     }
-    if (have_state_ && state_.phase == ReplicaState::Phase::kApplying) {
+    if (have_state_ && state_.phase == ApplyState::Phase::kApplying) {
       for (size_t k = 0; k < hs.size(); k++) {
         if (hs[k].header_csum == state_.delta_csum && hs[k].target == state_.target) {
           pos->start = k;
@@ -156,8 +156,8 @@ class Applier {
   // `skip` records (durable from an interrupted run).
   Status ApplyOne(StreamReader* sr, const std::string& name, uint64_t total, uint64_t skip) {
     const Header& h = sr->header();
-    ReplicaState st;
-    st.phase = ReplicaState::Phase::kApplying;
+    ApplyState st;
+    st.phase = ApplyState::Phase::kApplying;
     st.image = image_id_;
     st.volume_uuid = h.volume_uuid;
     st.volume_size = h.volume_size;
@@ -166,7 +166,7 @@ class Applier {
     st.target = h.target;
     st.delta_csum = h.header_csum;
     st.done_records = skip;
-    DDL_RETURN_IF_ERROR(SaveReplicaState(env_, state_path_, st));
+    DDL_RETURN_IF_ERROR(SaveApplyState(env_, state_path_, st));
 
     Record rec;
     uint64_t seq = 0, since_checkpoint = 0;
@@ -187,7 +187,7 @@ class Applier {
       if (since_checkpoint >= o_.checkpoint_bytes) {
         DDL_RETURN_IF_ERROR(img_->Sync());
         st.done_records = seq;
-        DDL_RETURN_IF_ERROR(SaveReplicaState(env_, state_path_, st));
+        DDL_RETURN_IF_ERROR(SaveApplyState(env_, state_path_, st));
         since_checkpoint = 0;
       }
       if (o_.progress) o_.progress(name, sr->position(), total);
@@ -196,14 +196,14 @@ class Applier {
     // fingerprint; until then the state keeps saying "applying".
     DDL_RETURN_IF_ERROR(sr->Finish());
     DDL_RETURN_IF_ERROR(img_->Sync());
-    ReplicaState at;
+    ApplyState at;
     at.image = image_id_;
     at.volume_uuid = h.volume_uuid;
     at.volume_size = h.volume_size;
     at.chunk_shift = h.chunk_shift;
     at.current = h.target;
     at.stamp = env_->Stamp(image_);
-    DDL_RETURN_IF_ERROR(SaveReplicaState(env_, state_path_, at));
+    DDL_RETURN_IF_ERROR(SaveApplyState(env_, state_path_, at));
     report_->applied++;
     report_->result = h.target;
     if (o_.progress) o_.progress(name, total, total);
@@ -229,7 +229,7 @@ class Applier {
   std::unique_ptr<LockedFile> env_lock_;  // the same, in an Env without descriptors
   std::unique_ptr<File> img_;
   uint64_t image_size_ = 0;
-  ReplicaState state_;
+  ApplyState state_;
   bool have_state_ = false;
   Fingerprint current_;
 };

@@ -8,7 +8,7 @@
 //     Stream mode (a pipe): the header; each record is verified before it is
 //     written, and the rest before the target is recorded.
 //  2. The image must be the first delta's base: by its full fingerprint, or
-//     by its recorded replica state (replica_state.h) while the image is
+//     by its recorded apply state (apply_state.h) while the image is
 //     untouched since, plus the base hashes of every chunk the first delta
 //     changes. A wrong base is refused with the image untouched.
 //  3. Before writing, the state file says "applying"; records are written

@@ -53,7 +53,11 @@ struct Catalog {
   uint64_t chain_length = 0;  // deltafiles in the whole set
   std::vector<CatalogMember> members;
 
-  std::string Encode() const;
+  // The catalog's text (deltafile/text_record.h); `name` prefixes errors
+  // (a name with a control character, a line over the reader's bound).
+  Result<std::string> Encode(const std::string& name) const;
+  // The bytes Encode() gives when it succeeds.
+  size_t EncodedSize() const;
   // The bytes the line of `m` adds to Encode().
   static size_t MemberLineSize(const CatalogMember& m);
   // Checks magic, checksum, every field, that member names are safe and that

@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "backup/replica_state.h"
+#include "backup/apply_state.h"
 #include "deltafile/reader.h"
 #include "deltafile/verify.h"
 
@@ -325,7 +325,7 @@ Status Restorer::ApplyMember(MemberStream* ms, const CatalogMember& m, std::stri
   return Status::Ok();
 }
 
-// True when the image's replica state says it is already past member i:
+// True when the image's apply state says it is already past member i:
 // it holds the base of a later member, or a later member's apply is
 // pending. Then member i is not applied (re-running a restore after an
 // interruption resumes where it stopped); the next apply still checks the
@@ -333,12 +333,12 @@ Status Restorer::ApplyMember(MemberStream* ms, const CatalogMember& m, std::stri
 bool Restorer::ImagePast(const Catalog& c, size_t i) {
   const std::string path =
       o_.apply.state_path.empty() ? DefaultStatePath(env_, o_.apply_image) : o_.apply.state_path;
-  ReplicaState st;
+  ApplyState st;
   bool found = false;
-  if (!LoadReplicaState(env_, path, &st, &found).ok() || !found) return false;
+  if (!LoadApplyState(env_, path, &st, &found).ok() || !found) return false;
   for (size_t j = i + 1; j < c.members.size(); j++) {
-    if (st.phase == ReplicaState::Phase::kAt && st.current == c.members[j].base) return true;
-    if (st.phase == ReplicaState::Phase::kApplying && st.delta_csum == c.members[j].header_csum) return true;
+    if (st.phase == ApplyState::Phase::kAt && st.current == c.members[j].base) return true;
+    if (st.phase == ApplyState::Phase::kApplying && st.delta_csum == c.members[j].header_csum) return true;
   }
   return false;
 }

@@ -27,7 +27,7 @@ uint64_t MemberBound(const std::string& name, uint64_t size) {
 // The size bound of a whole archive: catalog, members, the two zero blocks
 // that end an archive, padded to whole blocks.
 uint64_t ArchiveBound(const Catalog& c, size_t block) {
-  uint64_t n = MemberBound(kCatalogName, c.Encode().size());
+  uint64_t n = MemberBound(kCatalogName, c.EncodedSize());
   for (const CatalogMember& m : c.members) n += MemberBound(m.name, m.size);
   n += 1024;
   return (n + block - 1) / block * block;
@@ -127,7 +127,7 @@ Result<ArchivePlan> PlanArchives(const std::vector<std::string>& deltas, const s
   bound.chain_first = bound.chain_length = UINT64_MAX;
   bound.created_ns = UINT64_MAX;
   // + the digits of "members N" and of archive numbers past .999 in the names
-  const uint64_t catalog_fixed = bound.Encode().size() + 64;
+  const uint64_t catalog_fixed = bound.EncodedSize() + 64;
 
   // Greedy: as many whole deltafiles per archive as fit.
   size_t i = 0;
@@ -230,7 +230,7 @@ Status WriteArchive(const ArchivePlan& plan, size_t index, const ArchiveSink& si
     return w == static_cast<la_ssize_t>(n) ? Status::Ok() : fail("writing data");
   };
 
-  const std::string text = cat.Encode();
+  DDL_ASSIGN_OR_RETURN(const std::string text, cat.Encode(cat.this_archive + ": " + kCatalogName));
   DDL_RETURN_IF_ERROR(header(kCatalogName, text.size()));
   DDL_RETURN_IF_ERROR(data(text.data(), text.size()));
 

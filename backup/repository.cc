@@ -10,6 +10,8 @@
 
 #include "backup/part_file.h"
 #include "deltafile/hash.h"
+#include "deltafile/hex.h"
+#include "deltafile/text_record.h"
 #include "deltafile/reader.h"
 #include "deltafile/verify.h"
 
@@ -17,7 +19,24 @@ namespace ddl {
 
 namespace {
 
-constexpr const char kMagic[] = "ddloop-catalog 1";
+// Catalog entries (deltafile/text_record.h). Entries were written without a
+// checksum line, and still are: an older ddloop reading a repository would
+// take the trailer for the entry's own "checksum" field and skip the entry.
+// One with a trailer (a future writer) is read and checked.
+const TextFormat& EntryFormat() {
+  static const TextFormat f = [] {
+    TextFormat t;
+    t.magic = "ddloop-catalog 1";
+    t.what = "catalog entry";
+    t.max_bytes = 64 << 10;
+    t.max_line = 4096;
+    t.max_lines = 64;
+    t.accept_no_checksum = true;
+    t.write_checksum = false;
+    return t;
+  }();
+  return f;
+}
 constexpr const char kMarkerKey[] = "ddloop-repository";
 constexpr const char kMarkerText[] = "ddloop-repository 1\n";
 
@@ -50,9 +69,7 @@ Status HashFile(File* f, uint64_t size, Xxh64Stream* h) {
 
 // The catalog's form of a whole-file checksum.
 std::string ChecksumText(uint64_t digest) {
-  char hex[24];
-  std::snprintf(hex, sizeof hex, "xxh64:%016llx", (unsigned long long)digest);
-  return hex;
+  return "xxh64:" + Hex64(digest);
 }
 
 Result<std::string> FileChecksum(File* f, uint64_t size) {
@@ -156,7 +173,8 @@ Status PushOne(Transport* t, const std::string& path, const NetOptions& net, Fil
   } else {
     r->stats.resumed_from = e.size;  // stored by an earlier run that stopped before its entry
   }
-  Status made = t->CreateSmall(EntryKey(e.name), e.Encode());
+  DDL_ASSIGN_OR_RETURN(const std::string entry, e.Encode(t->Describe(EntryKey(e.name))));
+  Status made = t->CreateSmall(EntryKey(e.name), entry);
   if (made.code() == Code::kExists) {  // another push got there first
     Result<std::string> now = t->ReadSmall(EntryKey(e.name));
     CatalogEntry o;
@@ -374,68 +392,48 @@ Result<std::vector<CatalogEntry>> After(const std::vector<CatalogEntry>& all, co
 
 }  // namespace
 
-std::string CatalogEntry::Encode() const {
-  std::string s = std::string(kMagic) + "\n";
-  auto kv = [&](const char* k, const std::string& v) { s += std::string(k) + " " + v + "\n"; };
-  kv("name", name);
-  kv("object", object);
-  kv("size", std::to_string(size));
-  kv("checksum", checksum);
-  kv("volume_uuid", volume_uuid);
-  kv("volume_size", std::to_string(volume_size));
-  kv("kind", seed ? "seed" : "incremental");
+Result<std::string> CatalogEntry::Encode(const std::string& what) const {
+  TextWriter w(EntryFormat());
+  w.Add("name", name);
+  w.Add("object", object);
+  w.AddU64("size", size);
+  w.Add("checksum", checksum);
+  w.Add("volume_uuid", volume_uuid);
+  w.AddU64("volume_size", volume_size);
+  w.Add("kind", seed ? "seed" : "incremental");
   if (!seed) {
-    kv("base_snapshot", base_snapshot);
-    kv("base_fingerprint", base_fingerprint);
+    w.Add("base_snapshot", base_snapshot);
+    w.Add("base_fingerprint", base_fingerprint);
   }
-  kv("target_snapshot", target_snapshot);
-  kv("target_fingerprint", target_fingerprint);
-  kv("created_ns", std::to_string(created_ns));
-  return s;
+  w.Add("target_snapshot", target_snapshot);
+  w.Add("target_fingerprint", target_fingerprint);
+  w.AddU64("created_ns", created_ns);
+  return w.Finish(what);
 }
 
 Status CatalogEntry::Decode(const std::string& text, const std::string& what, CatalogEntry* e) {
   *e = CatalogEntry();
-  std::map<std::string, std::string> kv;
-  size_t pos = 0;
-  bool magic = false;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) return Corruption(what + ": catalog entry is truncated");
-    std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line == kMagic) {
-      magic = true;
-      continue;
-    }
-    size_t sp = line.find(' ');
-    if (sp == std::string::npos) return Corruption(what + ": bad catalog line '" + line.substr(0, 40) + "'");
-    kv[line.substr(0, sp)] = line.substr(sp + 1);
-  }
-  if (!magic) return Corruption(what + ": not a ddloop catalog entry");
-  for (const char* k : {"name", "object", "size", "checksum", "volume_uuid", "kind", "target_snapshot",
-                        "target_fingerprint"})
-    if (!kv.count(k)) return Corruption(what + ": catalog entry lacks '" + k + "'");
-  e->name = kv["name"];
-  e->object = kv["object"];
-  e->checksum = kv["checksum"];
-  e->volume_uuid = kv["volume_uuid"];
-  e->seed = kv["kind"] == "seed";
-  e->base_snapshot = kv["base_snapshot"];
-  e->base_fingerprint = kv["base_fingerprint"];
-  e->target_snapshot = kv["target_snapshot"];
-  e->target_fingerprint = kv["target_fingerprint"];
-  try {
-    e->size = std::stoull(kv["size"]);
-    e->volume_size = kv.count("volume_size") ? std::stoull(kv["volume_size"]) : 0;
-    e->created_ns = kv.count("created_ns") ? std::stoull(kv["created_ns"]) : 0;
-  } catch (...) {
-    return Corruption(what + ": catalog entry has a bad number");
-  }
-  if (e->checksum.size() != 22 || e->checksum.compare(0, 6, "xxh64:") != 0)
-    return Corruption(what + ": catalog entry has a bad checksum field");
+  DDL_ASSIGN_OR_RETURN(TextRecord r, TextRecord::Parse(text, what, EntryFormat()));
+  DDL_RETURN_IF_ERROR(r.GetString("name", &e->name));
+  DDL_RETURN_IF_ERROR(r.GetString("object", &e->object));
+  DDL_RETURN_IF_ERROR(r.GetU64("size", &e->size));
+  DDL_RETURN_IF_ERROR(r.GetString("checksum", &e->checksum));
+  DDL_RETURN_IF_ERROR(r.GetString("volume_uuid", &e->volume_uuid));
+  std::string kind;
+  DDL_RETURN_IF_ERROR(r.GetString("kind", &kind));
+  e->seed = kind == "seed";
+  if (r.Has("base_snapshot")) DDL_RETURN_IF_ERROR(r.GetString("base_snapshot", &e->base_snapshot));
+  if (r.Has("base_fingerprint")) DDL_RETURN_IF_ERROR(r.GetString("base_fingerprint", &e->base_fingerprint));
+  DDL_RETURN_IF_ERROR(r.GetString("target_snapshot", &e->target_snapshot));
+  DDL_RETURN_IF_ERROR(r.GetString("target_fingerprint", &e->target_fingerprint));
+  if (r.Has("volume_size")) DDL_RETURN_IF_ERROR(r.GetU64("volume_size", &e->volume_size));
+  if (r.Has("created_ns")) DDL_RETURN_IF_ERROR(r.GetU64("created_ns", &e->created_ns));
+  uint64_t digest = 0;
+  if (e->checksum.size() != 22 || e->checksum.compare(0, 6, "xxh64:") != 0 ||
+      !ParseHex64(std::string_view(e->checksum).substr(6), &digest))
+    return r.Error("bad checksum field");
   if (e->object.compare(0, 7, "deltas/") != 0 || e->object.find("..") != std::string::npos)
-    return Corruption(what + ": catalog entry names a bad object");
+    return r.Error("names a bad object");
   return Status::Ok();
 }
 

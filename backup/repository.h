@@ -45,7 +45,9 @@ struct CatalogEntry {
   std::string target_snapshot, target_fingerprint;
   uint64_t created_ns = 0;
 
-  std::string Encode() const;
+  // The entry's text (deltafile/text_record.h); `what` names the entry in
+  // errors (a name with a control character cannot be written).
+  Result<std::string> Encode(const std::string& what) const;
   // `what` names the entry in errors.
   static Status Decode(const std::string& text, const std::string& what, CatalogEntry* e);
 };

@@ -30,8 +30,10 @@
 #include <utility>
 
 #include "backup/curl_session.h"
+#include "backup/s3_upload_state.h"
 #include "backup/transport_internal.h"
 #include "deltafile/hash.h"
+#include "deltafile/hex.h"
 
 namespace ddl {
 
@@ -39,7 +41,7 @@ namespace {
 
 constexpr uint64_t kPartSize = 16ull << 20;  // S3's minimum is 5 MiB
 constexpr size_t kParallelParts = 2;
-constexpr uint64_t kMaxParts = 10000;
+constexpr uint64_t kMaxParts = kS3MaxParts;
 constexpr size_t kMaxPageBytes = 16u << 20;
 constexpr size_t kMaxListPages = 100000;
 
@@ -51,43 +53,6 @@ std::string Query(Params p) {
   for (const auto& [k, v] : p) q += (q.empty() ? "?" : "&") + UrlEncode(k, false) + "=" + UrlEncode(v, false);
   return q;
 }
-
-// The resume record of one multipart upload.
-struct UploadState {
-  std::string object;  // s3://bucket/key
-  std::string upload_id;
-  uint64_t size = 0, part_size = 0;
-  std::map<uint64_t, std::string> etags;  // part number -> ETag
-
-  std::string Encode() const {
-    std::string s = "ddloop-s3-upload 1\nobject " + object + "\nupload_id " + upload_id + "\nsize " +
-                    std::to_string(size) + "\npart_size " + std::to_string(part_size) + "\n";
-    for (const auto& [n, e] : etags) s += "part " + std::to_string(n) + " " + e + "\n";
-    return s;
-  }
-  bool Decode(const std::string& text) {
-    size_t pos = 0;
-    bool magic = false;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-      pos = nl == std::string::npos ? text.size() : nl + 1;
-      size_t sp = line.find(' ');
-      std::string k = line.substr(0, sp), v = sp == std::string::npos ? "" : line.substr(sp + 1);
-      try {
-        if (line == "ddloop-s3-upload 1") magic = true;
-        else if (k == "object") object = v;
-        else if (k == "upload_id") upload_id = v;
-        else if (k == "size") size = std::stoull(v);
-        else if (k == "part_size") part_size = std::stoull(v);
-        else if (k == "part") etags[std::stoull(v.substr(0, v.find(' ')))] = v.substr(v.find(' ') + 1);
-      } catch (...) {
-        return false;
-      }
-    }
-    return magic && !upload_id.empty() && part_size > 0;
-  }
-};
 
 class S3Transport : public Transport {
  public:
@@ -209,9 +174,8 @@ class S3Transport : public Transport {
   }
 
   std::string StatePath(const std::string& key) const {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)Xxh64(Describe(key).data(), Describe(key).size()));
-    return c_.state_dir + "/s3-upload-" + hex;
+    const std::string d = Describe(key);
+    return c_.state_dir + "/s3-upload-" + Hex64(Xxh64(d.data(), d.size()));
   }
 
   // The state file, only if it is a regular file of ours (not a link
@@ -225,19 +189,20 @@ class S3Transport : public Transport {
     return s;
   }
 
-  Status SaveState(const std::string& path, const UploadState& u) {
-    return WriteFileAtomic(Env::Posix(), path, u.Encode());
+  Status SaveState(const std::string& path, const S3UploadState& u) {
+    DDL_ASSIGN_OR_RETURN(std::string text, u.Encode(path));
+    return WriteFileAtomic(Env::Posix(), path, text);
   }
 
   Status Multipart(const std::string& key, File* src, uint64_t size, uint64_t part, const NetOptions& o,
                    TransferStats* st) {
     Env* env = Env::Posix();
     const std::string state_path = StatePath(key);
-    UploadState u;
+    S3UploadState u;
     if (env->Exists(state_path)) {
       Result<std::string> text = ReadState(state_path);
-      if (!text.ok() || !u.Decode(*text) || u.object != Describe(key) || u.size != size || u.part_size != part)
-        u = UploadState();
+      if (!text.ok() || !u.Decode(*text, state_path) || u.object != Describe(key) || u.size != size || u.part_size != part)
+        u = S3UploadState();
     }
     if (u.upload_id.empty()) {
       HttpResponse resp;

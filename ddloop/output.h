@@ -9,22 +9,15 @@
 #include <vector>
 
 #include "deltafile/format.h"
+#include "deltafile/size_value.h"
 
 namespace ddl::cli {
 
 // "1.5 GiB", "512 B".
 std::string HumanBytes(uint64_t n);
-// Parses "65536", "64K", "64KiB", "1M", "2G", "1T". kTooLarge when the
-// value (after the suffix) does not fit in 64 bits, kJunk on anything else
-// that is not a size; *out is set only on kOk. Never throws.
-enum class SizeParse { kOk, kJunk, kTooLarge };
-SizeParse ParseSizeValue(const std::string& s, uint64_t* out);
-// The same, false on junk or a value too large.
-bool ParseSize(const std::string& s, uint64_t* out);
-// The value of a size option, or the one-line error for it:
-// "--block-size 99999999999999999999: too large (the most is 16 EiB)" or
-// "--size 12Q: not a size (e.g. 65536, 64K, 1G)".
-Status SizeOption(const std::string& option, const std::string& value, uint64_t* out);
+// Sizes given on the command line: deltafile/size_value.h (ParseSizeValue,
+// ParseSize, SizeOption).
+
 // RFC 3339 UTC with seconds: "2026-11-25T00:40:12Z".
 std::string IsoTime(uint64_t ns);
 

@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ddloop/replace_file.h"
+#include "deltafile/replace_file.h"
 
 namespace ddl::cli {
 
@@ -145,7 +145,7 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& out,
 }
 
 Status OutputTarget::Write(Env* env, const std::function<Status(File*)>& write) {
-  if (!stream()) return ReplaceFile(env, replace_path_, write);
+  if (!stream()) return ReplaceFile(env, replace_path_, write, ReplaceOption::kRemoveTempOnSignal);
   StreamFile f(name_, fd_, sync_);
   DDL_RETURN_IF_ERROR(write(&f));
   DDL_RETURN_IF_ERROR(f.Sync());

@@ -6,6 +6,7 @@
 //   a FIFO, character device, block device or socket       stream into it
 //   (also through a symbolic link; the link stays)
 //   a regular file or a missing name                       ReplaceFile
+//   (deltafile/replace_file.h, temp removed on SIGINT/TERM/HUP)
 //   (through a symbolic link: the file it resolves to)
 //   a terminal                                             rejected
 //   a directory                                            rejected

@@ -6,16 +6,11 @@
 #include <cstring>
 
 #include "deltafile/endian.h"
+#include "deltafile/hex.h"
 
 namespace ddl {
 
 namespace {
-
-std::string Hex64(uint64_t v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
 
 std::string N(uint64_t v) { return std::to_string(v); }
 
@@ -73,7 +68,7 @@ Status ValidateHeaderFields(const Header& h) {
   if (h.codec != DDL_CODEC_NONE && h.codec != DDL_CODEC_ZSTD) return Unsupported("unknown codec " + N(h.codec));
   if (h.codec == DDL_CODEC_ZSTD && !(h.incompat & DDL_INCOMPAT_ZSTD))
     return Corruption("codec zstd without the zstd feature bit");
-  if (h.flags & ~DDL_HF_KNOWN) return Unsupported("unknown header flags " + Hex64(h.flags & ~DDL_HF_KNOWN));
+  if (h.flags & ~DDL_HF_KNOWN) return Unsupported("unknown header flags " + Hex0x(h.flags & ~DDL_HF_KNOWN));
   if (h.seed() && !(h.base == Identity()))
     return Corruption("seed delta with a base identity");
   if (h.volume_size >> h.chunk_shift >= (uint64_t(1) << 56))
@@ -97,7 +92,7 @@ Status DecodeHeader(const uint8_t in[DDL_HEADER_SIZE], Header* h) {
   h->incompat = LoadLE64(in + offsetof(ddl_header, incompat_features));
   h->compat = LoadLE64(in + offsetof(ddl_header, compat_features));
   if (h->incompat & ~DDL_INCOMPAT_KNOWN)
-    return Unsupported("unknown incompatible feature bits " + Hex64(h->incompat & ~DDL_INCOMPAT_KNOWN));
+    return Unsupported("unknown incompatible feature bits " + Hex0x(h->incompat & ~DDL_INCOMPAT_KNOWN));
   std::memcpy(h->volume_uuid.b, in + offsetof(ddl_header, volume_uuid), DDL_UUID_SIZE);
   h->volume_size = LoadLE64(in + offsetof(ddl_header, volume_size));
   h->chunk_shift = LoadLE32(in + offsetof(ddl_header, chunk_shift));

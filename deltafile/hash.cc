@@ -10,6 +10,7 @@
 
 #include "deltafile/endian.h"
 #include "deltafile/hash.h"
+#include "deltafile/hex.h"
 
 namespace ddl {
 
@@ -38,18 +39,7 @@ bool ChunkHash::IsZeroMarker() const {
 }
 bool ChunkHash::operator==(const ChunkHash& o) const { return std::memcmp(b, o.b, sizeof b) == 0; }
 
-static std::string ToHex(const uint8_t* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  s.reserve(2 * n);
-  for (size_t i = 0; i < n; i++) {
-    s.push_back(d[p[i] >> 4]);
-    s.push_back(d[p[i] & 15]);
-  }
-  return s;
-}
-
-std::string ChunkHash::Hex() const { return ToHex(b, sizeof b); }
+std::string ChunkHash::Hex() const { return HexBytes(b, sizeof b); }
 
 static ChunkHash FromXxh128(XXH128_hash_t h) {
   ChunkHash out;
@@ -124,7 +114,7 @@ Fingerprint Fingerprint::Decode(const uint8_t in[DDL_FINGERPRINT_SIZE]) {
 std::string Fingerprint::Hex() const {
   uint8_t b[DDL_FINGERPRINT_SIZE];
   Encode(b);
-  return ToHex(b, sizeof b);
+  return HexBytes(b, sizeof b);
 }
 
 bool Uuid::IsNil() const {
@@ -134,7 +124,7 @@ bool Uuid::IsNil() const {
 bool Uuid::operator==(const Uuid& o) const { return std::memcmp(b, o.b, sizeof b) == 0; }
 
 std::string Uuid::ToString() const {
-  std::string h = ToHex(b, sizeof b);
+  std::string h = HexBytes(b, sizeof b);
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
          h.substr(20);
 }
@@ -143,12 +133,10 @@ bool Uuid::Parse(const std::string& s, Uuid* out) {
   std::string hex;
   for (char c : s) {
     if (c == '-') continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    if (hex.size() == 32) return false;
     hex.push_back(c);
   }
-  if (hex.size() != 32) return false;
-  for (int i = 0; i < 16; i++) out->b[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
-  return true;
+  return ParseHexBytes(hex, out->b, sizeof out->b);
 }
 
 static void SetVersion(Uuid* u, int version) {

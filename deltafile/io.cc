@@ -5,6 +5,8 @@
 
 #include "deltafile/io.h"
 
+#include "deltafile/hex.h"
+
 namespace ddl {
 
 Status File::ZeroRange(uint64_t off, uint64_t len) {
@@ -39,10 +41,7 @@ std::string RandomHex() {
     ssize_t n = getrandom(r + got, sizeof r - got, 0);
     if (n > 0) got += static_cast<size_t>(n);
   }
-  static const char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : r) s += {kHex[b >> 4], kHex[b & 15]};
-  return s;
+  return HexBytes(r, sizeof r);
 }
 
 Result<std::unique_ptr<File>> CreateTempFile(Env* env, const std::string& target, std::string* tmp_path) {
@@ -61,22 +60,6 @@ Result<std::unique_ptr<File>> CreateTempFile(Env* env, const std::string& target
     if (last.code() != Code::kExists) return last;
   }
   return last;
-}
-
-Status WriteFileAtomic(Env* env, const std::string& path, const std::string& data) {
-  std::string tmp;
-  Status s;
-  {
-    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, CreateTempFile(env, path, &tmp));
-    s = f->WriteAt(0, data.data(), data.size());
-    if (s.ok()) s = f->Sync();
-  }
-  if (s.ok()) s = env->Rename(tmp, path);
-  if (!s.ok()) {
-    env->Remove(tmp);
-    return s;
-  }
-  return env->SyncDirOf(path);
 }
 
 Result<std::string> ReadSmallFile(Env* env, const std::string& path, size_t max) {

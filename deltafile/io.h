@@ -153,11 +153,10 @@ std::string RandomHex();
 // Sets *tmp_path to its path.
 Result<std::unique_ptr<File>> CreateTempFile(Env* env, const std::string& target, std::string* tmp_path);
 
-// Writes `data` to `path` atomically: a CreateTempFile beside it, fsync,
-// rename over `path`, fsync of the directory. The temp file is removed on
-// failure. Concurrent writers each use their own temp file; the last rename
-// wins.
+// Replaces `path` atomically with `data`: ReplaceFile (replace_file.h, which
+// says how) with `data` as the whole contents.
 Status WriteFileAtomic(Env* env, const std::string& path, const std::string& data);
+
 // Reads a whole small file.
 Result<std::string> ReadSmallFile(Env* env, const std::string& path, size_t max = 1 << 20);
 

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "backup/apply.h"
-#include "backup/replica_state.h"
+#include "backup/apply_state.h"
 #include "tests/test_util.h"
 
 namespace ddl::test {
@@ -56,10 +56,10 @@ TEST(ApplyFault, EveryCrashPointConverges) {
     points++;
     env.DropUnsyncedData();
     // Invariant: a state that says "at X" is true of the image.
-    ReplicaState st;
+    ApplyState st;
     bool found = false;
-    ASSERT_TRUE(LoadReplicaState(&env, "img.ddloop-state", &st, &found).ok()) << "state file damaged at crash " << n;
-    if (found && st.phase == ReplicaState::Phase::kAt) {
+    ASSERT_TRUE(LoadApplyState(&env, "img.ddloop-state", &st, &found).ok()) << "state file damaged at crash " << n;
+    if (found && st.phase == ApplyState::Phase::kAt) {
       Bytes img = env.Get("img");
       EXPECT_TRUE(img == fx.v1 || img == fx.v2) << "crash " << n << ": state says at a target the image lacks";
     }
@@ -135,9 +135,9 @@ TEST(ApplyFault, ModifiedImageIsNotTrustedFromState) {
   EXPECT_TRUE(env.Get("img") == before);
 }
 
-TEST(ReplicaState, EncodeDecodeAndDamage) {
-  ReplicaState s;
-  s.phase = ReplicaState::Phase::kApplying;
+TEST(ApplyState, EncodeDecodeAndDamage) {
+  ApplyState s;
+  s.phase = ApplyState::Phase::kApplying;
   s.volume_uuid = Uuid::Random();
   s.volume_size = 123 * 512;
   s.chunk_shift = 16;
@@ -145,8 +145,10 @@ TEST(ReplicaState, EncodeDecodeAndDamage) {
   s.target.snapshot = Uuid::Random();
   s.delta_csum = 0xdeadbeef;
   s.done_records = 17;
-  const std::string text = s.Encode();
-  auto d = ReplicaState::Decode(text, "x");
+  auto encoded = s.Encode("x");
+  ASSERT_TRUE(encoded.ok()) << encoded.status().message();
+  const std::string text = *encoded;
+  auto d = ApplyState::Decode(text, "x");
   ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->done_records, 17u);
   EXPECT_EQ(d->delta_csum, 0xdeadbeefu);
@@ -155,9 +157,9 @@ TEST(ReplicaState, EncodeDecodeAndDamage) {
   for (size_t i = 0; i < text.size(); i++) {
     std::string t = text;
     t[i] ^= 0x04;
-    EXPECT_FALSE(ReplicaState::Decode(t, "x").ok()) << i;
+    EXPECT_FALSE(ApplyState::Decode(t, "x").ok()) << i;
   }
-  EXPECT_FALSE(ReplicaState::Decode(text.substr(0, text.size() / 2), "x").ok());
+  EXPECT_FALSE(ApplyState::Decode(text.substr(0, text.size() / 2), "x").ok());
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // apply_lock_test - the image lock (deltafile/file_lock.h) as apply uses it,
-// and where the default replica state of an image is (replica_state.h):
+// and where the default apply state of an image is (apply_state.h):
 // one state per image whatever path names it, distinct states for distinct
 // images.
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "backup/apply.h"
-#include "backup/replica_state.h"
+#include "backup/apply_state.h"
 #include "deltafile/file_lock.h"
 #include "deltafile/io_memory.h"
 #include "tests/test_util.h"
@@ -178,20 +178,21 @@ TEST(ApplyLock, StateOfAnotherImageIsNotTrusted) {
   EXPECT_NE(notes[0].find("the state of another image (a)"), std::string::npos) << notes[0];
 }
 
-TEST(ReplicaStatePath, IdentityIsRecordedAndChecked) {
-  ReplicaState s;
+TEST(ApplyStatePath, IdentityIsRecordedAndChecked) {
+  ApplyState s;
   s.image = EscapeStateName("/srv/a b/img");
-  auto d = ReplicaState::Decode(s.Encode(), "x");
+  auto d = ApplyState::Decode(*s.Encode("x"), "x");
   ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->image, "%2Fsrv%2Fa%20b%2Fimg");
-  ReplicaState old;  // a state of an earlier version has no image line
-  EXPECT_EQ(old.Encode().find("\nimage "), std::string::npos);
-  auto o = ReplicaState::Decode(old.Encode(), "x");
+  ApplyState old;  // a state of an earlier version has no image line
+  ASSERT_TRUE(old.Encode("x").ok());
+  EXPECT_EQ(old.Encode("x")->find("\nimage "), std::string::npos);
+  auto o = ApplyState::Decode(*old.Encode("x"), "x");
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->image, "");
 }
 
-TEST(ReplicaStatePath, EveryPathOfOneFileFindsOneState) {
+TEST(ApplyStatePath, EveryPathOfOneFileFindsOneState) {
   TempDir d;
   WriteFileBytes(d / "img", Bytes(16, 0));
   ASSERT_EQ(::mkdir((d / "sub").c_str(), 0755), 0);
@@ -209,7 +210,7 @@ TEST(ReplicaStatePath, EveryPathOfOneFileFindsOneState) {
   EXPECT_EQ(DefaultStatePath(env, d / "dirlink/new.img"), std::string(real) + "/new.img.ddloop-state");
 }
 
-TEST(ReplicaStatePath, EscapingIsUnambiguous) {
+TEST(ApplyStatePath, EscapingIsUnambiguous) {
   // The collision of the old scheme: "/" turned into "_".
   EXPECT_NE(EscapeStateName("/dev/vg0/data_replica"), EscapeStateName("/dev/vg0_data/replica"));
   EXPECT_EQ(EscapeStateName("block-7:3-loop3"), "block-7%3A3-loop3");

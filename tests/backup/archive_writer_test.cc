@@ -91,7 +91,12 @@ TEST(ArchiveCatalogLimit, WithMediaSizeTheChainIsSplitAndEveryArchiveReads) {
   auto plan = PlanArchives(chain, "set.tar", wo);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   EXPECT_GE(plan->archives.size(), 2u);
-  for (const Catalog& c : plan->archives) EXPECT_LE(c.Encode().size(), kCatalogMax);
+  for (const Catalog& c : plan->archives) {
+    auto text = c.Encode("set.tar");
+    ASSERT_TRUE(text.ok()) << text.status().message();
+    EXPECT_EQ(text->size(), c.EncodedSize());
+    EXPECT_LE(text->size(), kCatalogMax);
+  }
   RestoreReport rep;
   Status s = WriteAndRestore(&env, *plan, wo, &rep);
   ASSERT_TRUE(s.ok()) << s.message();

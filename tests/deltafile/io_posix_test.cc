@@ -1,7 +1,10 @@
 // io_posix_test.cc - the safe-creation primitives of the POSIX Env: nothing
 // ddloop creates follows a link planted at its name or reuses a file that
 // is not its own.
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "deltafile/io.h"
+#include "deltafile/replace_file.h"
 
 namespace ddl {
 namespace {
@@ -94,6 +98,70 @@ TEST_F(PosixCreateTest, WriteFileAtomicReplacesALinkNotItsTarget) {
   struct stat st;
   ASSERT_EQ(lstat(name.c_str(), &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+// The names in dir_ (temporary files included).
+std::set<std::string> Names(const std::string& dir) {
+  std::set<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.insert(e->d_name);
+    closedir(d);
+  }
+  return out;
+}
+
+TEST_F(PosixCreateTest, ReplaceFileThatFailsLeavesTheTargetAndNoTempFile) {
+  const std::string out = dir_ + "/out";
+  ASSERT_TRUE(WriteFileAtomic(env_, out, "old").ok());
+  Status s = ReplaceFile(env_, out, [](File* f) {
+    Status w = f->WriteAt(0, "half", 4);
+    return w.ok() ? IOError("out: the writer failed") : w;
+  });
+  EXPECT_EQ(s.message(), "out: the writer failed");
+  EXPECT_EQ(Read(out), "old");
+  EXPECT_EQ(Names(dir_), std::set<std::string>{"out"});
+}
+
+TEST_F(PosixCreateTest, ReplaceFileWritesThroughAUniqueTempFile) {
+  const std::string out = dir_ + "/out";
+  std::string seen;
+  ASSERT_TRUE(ReplaceFile(env_, out, [&](File* f) {
+                seen = f->name();
+                return f->WriteAt(0, "new", 3);
+              }).ok());
+  EXPECT_EQ(Read(out), "new");
+  EXPECT_EQ(seen.compare(0, dir_.size() + 6, dir_ + "/.out."), 0) << seen;
+  EXPECT_EQ(Names(dir_), std::set<std::string>{"out"});
+}
+
+// A signal that stops the process while it writes removes the temporary
+// file (with kRemoveTempOnSignal) and leaves the target as it was; without
+// the option the temporary file stays behind (so the test can fail).
+TEST_F(PosixCreateTest, ReplaceFileRemovesItsTempFileWhenASignalStopsIt) {
+  for (bool cleanup : {true, false}) {
+    const std::string out = dir_ + "/out";
+    std::system(("rm -f " + dir_ + "/.out.*").c_str());
+    ASSERT_TRUE(WriteFileAtomic(env_, out, "old").ok());
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ReplaceFile(
+          Env::Posix(), out,
+          [](File* f) {
+            f->WriteAt(0, "half", 4);
+            raise(SIGTERM);
+            return Status::Ok();
+          },
+          cleanup ? ReplaceOption::kRemoveTempOnSignal : ReplaceOption::kNone);
+      _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+    EXPECT_EQ(Read(out), "old");
+    EXPECT_EQ(Names(dir_).size(), cleanup ? 1u : 2u) << "cleanup " << cleanup;
+  }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// replica_state.h - what a replica image is known to hold, kept beside it.
+// apply_state.h - what an apply recorded about an image, kept beside it.
 //
 // `ddloop apply` records, in a small text file written atomically (temp
 // file, fsync, rename, fsync directory):
@@ -23,7 +23,10 @@
 
 namespace ddl {
 
-struct ReplicaState {
+// Largest state file read.
+constexpr size_t kApplyStateMax = 1 << 16;
+
+struct ApplyState {
   enum class Phase { kAt, kApplying };
   Phase phase = Phase::kAt;
   Uuid volume_uuid;
@@ -40,8 +43,9 @@ struct ReplicaState {
   uint64_t delta_csum = 0;
   uint64_t done_records = 0;
 
-  std::string Encode() const;
-  static Result<ReplicaState> Decode(const std::string& text, const std::string& name);
+  // The file's text (deltafile/text_record.h); `name` prefixes errors.
+  Result<std::string> Encode(const std::string& name) const;
+  static Result<ApplyState> Decode(const std::string& text, const std::string& name);
 };
 
 // What names one image, whatever path reaches it: the canonical path of a
@@ -72,7 +76,7 @@ std::string BlockDeviceKey(const std::string& dev);
 std::string EscapeStateName(const std::string& key);
 
 // Missing file: *found = false and Ok.
-Status LoadReplicaState(Env* env, const std::string& path, ReplicaState* s, bool* found);
-Status SaveReplicaState(Env* env, const std::string& path, const ReplicaState& s);
+Status LoadApplyState(Env* env, const std::string& path, ApplyState* s, bool* found);
+Status SaveApplyState(Env* env, const std::string& path, const ApplyState& s);
 
 }  // namespace ddl

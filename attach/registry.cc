@@ -10,6 +10,7 @@
 
 #include "deltafile/hash.h"
 #include "deltafile/io.h"
+#include "deltafile/text_record.h"
 
 namespace ddl::attach {
 
@@ -20,17 +21,32 @@ std::string RealPath(const std::string& p) {
   return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
 }
 
-bool ParseNumber(const std::string& v, uint64_t max, uint64_t* out) {
-  if (v.empty() || v.size() > 20) return false;
-  uint64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return false;
-    uint64_t d = uint64_t(c - '0');
-    if (n > (max - d) / 10) return false;
-    n = n * 10 + d;
-  }
-  *out = n;
-  return true;
+// The record (text_record.h). Records written before the codec had no
+// magic line and no checksum line; they are still read (an attachment made
+// before an upgrade must still be detachable) and rewritten in this form.
+constexpr char kMagic[] = "ddloop-attachment 1";
+
+const TextFormat& RecordFormat() {
+  static const TextFormat f = [] {
+    TextFormat t;
+    t.magic = kMagic;
+    t.what = "attachment record";
+    t.max_bytes = kMaxRecordBytes;
+    t.max_line = 8192;     // "delta PATH": a path of up to PATH_MAX bytes
+    t.max_lines = 100000;  // a chain of many deltas; bounded by max_bytes too
+    t.repeatable = {"delta"};
+    return t;
+  }();
+  return f;
+}
+
+const TextFormat& LegacyFormat() {
+  static const TextFormat f = [] {
+    TextFormat t = RecordFormat();
+    t.accept_no_checksum = true;
+    return t;
+  }();
+  return f;
 }
 
 }  // namespace
@@ -56,12 +72,14 @@ Result<Attachment> NewAttachment() {
 }
 
 Status SaveAttachment(const Attachment& a) {
-  std::string o = "id " + a.id + "\nkind " + a.kind + "\nloop " + a.loop + "\nfs_mount " + a.fs_mount + "\nbase " +
-                  a.base + "\ncow " + a.cow + "\npid " + std::to_string(a.pid) + "\ncreated " +
-                  std::to_string(a.created) + "\n";
-  for (const auto& d : a.deltas) o += "delta " + d + "\n";
-  if (!a.volume.empty()) o += "volume " + a.volume + "\nsnapshot " + a.snapshot + "\n";
-  return WriteFileAtomic(Env::Posix(), a.dir + "/state", o);
+  TextWriter w(RecordFormat());
+  w.Add("id", a.id).Add("kind", a.kind).Add("loop", a.loop).Add("fs_mount", a.fs_mount).Add("base", a.base);
+  w.Add("cow", a.cow).AddU64("pid", a.pid < 0 ? 0 : uint64_t(a.pid)).AddU64("created", a.created);
+  for (const auto& d : a.deltas) w.Add("delta", d);
+  if (!a.volume.empty()) w.Add("volume", a.volume).Add("snapshot", a.snapshot);
+  const std::string path = a.dir + "/state";
+  DDL_ASSIGN_OR_RETURN(std::string text, w.Finish(path));
+  return WriteFileAtomic(Env::Posix(), path, text);
 }
 
 Result<Attachment> LoadAttachment(const std::string& dir) {
@@ -69,34 +87,33 @@ Result<Attachment> LoadAttachment(const std::string& dir) {
   Env* env = Env::Posix();
   if (!env->Exists(path)) return Status(Code::kNotFound, path + ": no attachment record");
   DDL_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(env, path, kMaxRecordBytes));
+  const bool legacy = text.rfind(std::string(kMagic) + "\n", 0) != 0;
+  DDL_ASSIGN_OR_RETURN(TextRecord r, legacy ? TextRecord::Parse(std::string(kMagic) + "\n" + text, path, LegacyFormat())
+                                            : TextRecord::Parse(text, path, RecordFormat()));
   Attachment a;
   a.dir = dir;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    size_t sp = line.find(' ');
-    std::string k = line.substr(0, sp), v = sp == std::string::npos ? "" : line.substr(sp + 1);
-    uint64_t n = 0;
-    if (k == "id") a.id = v;
-    else if (k == "loop") a.loop = v;
-    else if (k == "kind") a.kind = v;
-    else if (k == "fs_mount") a.fs_mount = v;
-    else if (k == "base") a.base = v;
-    else if (k == "cow") a.cow = v;
-    else if (k == "delta") a.deltas.push_back(v);
-    else if (k == "volume") a.volume = v;
-    else if (k == "snapshot") a.snapshot = v;
-    else if (k == "pid" || k == "created") {
-      if (!ParseNumber(v, k == "pid" ? uint64_t(INT_MAX) : UINT64_MAX, &n))
-        return Status(Code::kCorruption, path + ": damaged attachment record (" + k + " '" + v + "')");
-      if (k == "pid") a.pid = static_cast<int>(n);
-      else a.created = n;
-    }
+  DDL_RETURN_IF_ERROR(r.GetString("id", &a.id));
+  if (a.id.empty()) return r.Error("empty id");
+  // Optional fields: a record saved before a step is taken lacks nothing,
+  // but a legacy one may.
+  auto opt = [&r](const char* k, std::string* out) {
+    if (const std::string* v = r.Find(k)) *out = *v;
+  };
+  opt("kind", &a.kind);
+  opt("loop", &a.loop);
+  opt("fs_mount", &a.fs_mount);
+  opt("base", &a.base);
+  opt("cow", &a.cow);
+  opt("volume", &a.volume);
+  opt("snapshot", &a.snapshot);
+  a.deltas = r.All("delta");
+  uint64_t n = 0;
+  if (r.Has("pid")) {
+    DDL_RETURN_IF_ERROR(r.GetU64("pid", &n));
+    if (n > uint64_t(INT_MAX)) return r.Error("pid " + std::to_string(n) + " is not a process id");
+    a.pid = static_cast<int>(n);
   }
-  if (a.id.empty()) return Status(Code::kCorruption, path + ": damaged attachment record (no id)");
+  if (r.Has("created")) DDL_RETURN_IF_ERROR(r.GetU64("created", &a.created));
   return a;
 }
 

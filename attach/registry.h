@@ -45,9 +45,11 @@ std::string AttachRoot();  // /run/ddloop, or $DDLOOP_RUN_DIR for tests
 Result<Attachment> NewAttachment();
 // Replaces DIR/state atomically.
 Status SaveAttachment(const Attachment& a);
-// Reads DIR/state. NotFound when there is none; Corruption (one line naming
-// the file) when it is longer than kMaxRecordBytes, has no id, or holds a
-// number that is not one.
+// Reads DIR/state (the text codec of deltafile/text_record.h, magic
+// "ddloop-attachment 1"; a record from before the codec, without magic and
+// checksum lines, is still read). NotFound when there is none; Corruption
+// (one line naming the file) when it is longer than kMaxRecordBytes, fails
+// its checksum, has no id, or holds a number that is not one.
 constexpr size_t kMaxRecordBytes = 1u << 20;
 Result<Attachment> LoadAttachment(const std::string& dir);
 // Every attachment with a readable record (damaged ones are left out).

@@ -15,7 +15,7 @@ namespace ddl::cli {
 
 namespace {
 
-struct CreateOptions {
+struct VolumeCreateOptions {
   std::string vol;
   std::string image;  // import
   std::string size;
@@ -24,7 +24,7 @@ struct CreateOptions {
   bool quiet = false;
 };
 
-Status ParseCreate(const CreateOptions& o, vol::CreateOptions* c) {
+Status ParseCreate(const VolumeCreateOptions& o, vol::CreateOptions* c) {
   uint64_t chunk = 0;
   DDL_RETURN_IF_ERROR(SizeOption("--chunk-size", o.chunk_size, &chunk));
   if (chunk < 4096 || chunk > (1u << 20) || (chunk & (chunk - 1)))
@@ -35,7 +35,7 @@ Status ParseCreate(const CreateOptions& o, vol::CreateOptions* c) {
   return Status::Ok();
 }
 
-Status PrintCreated(const CreateOptions& o) {
+Status PrintCreated(const VolumeCreateOptions& o) {
   if (o.quiet) return Status::Ok();
   DDL_ASSIGN_OR_RETURN(vol::VolumeState st, ReadVolumeState(VolumeDir(o.vol)));
   std::printf("%s: volume %s, %s, %s chunks\n", o.vol.c_str(), st.volume.ToString().c_str(),
@@ -43,7 +43,7 @@ Status PrintCreated(const CreateOptions& o) {
   return Status::Ok();
 }
 
-Status RunCreate(const CreateOptions& o) {
+Status RunCreate(const VolumeCreateOptions& o) {
   vol::CreateOptions c;
   DDL_RETURN_IF_ERROR(ParseCreate(o, &c));
   DDL_RETURN_IF_ERROR(SizeOption("--size", o.size, &c.size));
@@ -51,7 +51,7 @@ Status RunCreate(const CreateOptions& o) {
   return PrintCreated(o);
 }
 
-Status RunImport(const CreateOptions& o) {
+Status RunImport(const VolumeCreateOptions& o) {
   vol::CreateOptions c;
   DDL_RETURN_IF_ERROR(ParseCreate(o, &c));
   Progress progress(!o.quiet);
@@ -75,12 +75,12 @@ uint64_t DiskUsage(const std::string& dir) {
   return n;
 }
 
-struct InfoOptions {
+struct VolumeInfoOptions {
   std::string vol;
   bool json = false;
 };
 
-Status RunInfo(const InfoOptions& o) {
+Status RunInfo(const VolumeInfoOptions& o) {
   const std::string dir = VolumeDir(o.vol);
   DDL_RETURN_IF_ERROR(ReadVolumeState(dir).status());
   vol::OpenOptions oo;
@@ -128,7 +128,7 @@ Status RunInfo(const InfoOptions& o) {
   return Status::Ok();
 }
 
-Status RunCheck(const InfoOptions& o) {
+Status RunCheck(const VolumeInfoOptions& o) {
   const std::string dir = VolumeDir(o.vol);
   DDL_RETURN_IF_ERROR(ReadVolumeState(dir).status());
   // Hold the lock: nobody may write while we read.
@@ -165,7 +165,7 @@ Status RunCheck(const InfoOptions& o) {
 }
 
 Command AddCreate(CLI::App& volume, bool import) {
-  auto o = std::make_shared<CreateOptions>();
+  auto o = std::make_shared<VolumeCreateOptions>();
   CLI::App* app = import ? volume.add_subcommand("import", "Make a volume whose origin is a copy of an image")
                          : volume.add_subcommand("create", "Make a new, all-zero volume");
   app->add_option("vol", o->vol, "Volume directory (created; must not exist or be empty)")->required();
@@ -187,7 +187,7 @@ Command SetupVolumeCreate(CLI::App& volume) { return AddCreate(volume, false); }
 Command SetupVolumeImport(CLI::App& volume) { return AddCreate(volume, true); }
 
 Command SetupVolumeInfo(CLI::App& volume) {
-  auto o = std::make_shared<InfoOptions>();
+  auto o = std::make_shared<VolumeInfoOptions>();
   CLI::App* app = volume.add_subcommand("info", "Show a volume's size, snapshots, disk usage and attachment");
   app->add_option("vol", o->vol, "Volume directory")->required();
   app->add_flag("--json", o->json, "Print a JSON object");
@@ -195,7 +195,7 @@ Command SetupVolumeInfo(CLI::App& volume) {
 }
 
 Command SetupVolumeCheck(CLI::App& volume) {
-  auto o = std::make_shared<InfoOptions>();
+  auto o = std::make_shared<VolumeInfoOptions>();
   CLI::App* app = volume.add_subcommand("check", "Check every structure of a detached volume; report all damage");
   app->add_option("vol", o->vol, "Volume directory")->required();
   app->add_flag("--json", o->json, "Print a JSON object");

@@ -17,14 +17,14 @@ namespace ddl::cli {
 
 namespace {
 
-struct AttachOptions {
+struct VolumeAttachOptions {
   std::string vol;
   std::string snapshot;
   std::string mount_fs;
   bool json = false;
 };
 
-Status RunAttach(const AttachOptions& o) {
+Status RunAttach(const VolumeAttachOptions& o) {
   attach::AttachSpec spec;
   spec.volume = o.vol;
   spec.snapshot = o.snapshot;
@@ -81,7 +81,7 @@ Status RunServe(const ServeOptions& o) {
 }  // namespace
 
 Command SetupVolumeAttach(CLI::App& volume) {
-  auto o = std::make_shared<AttachOptions>();
+  auto o = std::make_shared<VolumeAttachOptions>();
   CLI::App* app = volume.add_subcommand("attach", "Attach the live volume (read-write) or a snapshot as a loop device");
   app->add_option("vol", o->vol, "Volume directory")->required();
   app->add_option("--snapshot", o->snapshot, "Attach this snapshot read-only instead of the live volume");

@@ -55,10 +55,10 @@ Status ChooseBackend(const AttachSpec& s, Runner* r, bool* kernel, std::string* 
   if (s.backend.kernel && !r->KernelDriverAvailable())
     return IOError("/dev/ddloop-control: missing: load the kernel driver (modprobe ddloop; see kernel/README)");
   *kernel = s.backend.kernel || (!s.backend.fuse && s.cow.empty() && r->KernelDriverAvailable());
-  *note = *kernel              ? "using the kernel driver (/dev/ddloop-control)"
-          : s.backend.fuse     ? "using FUSE + loop (--fuse)"
-          : !s.cow.empty()     ? "using FUSE + loop (--cow needs it)"
-                               : "using FUSE + loop (no /dev/ddloop-control)";
+  *note = *kernel          ? "using the kernel driver (/dev/ddloop-control)"
+          : s.backend.fuse ? "using FUSE + loop (--fuse)"
+          : !s.cow.empty() ? "using FUSE + loop (--cow needs it)"
+                           : "using FUSE + loop (no /dev/ddloop-control)";
   return Status::Ok();
 }
 
@@ -72,8 +72,8 @@ std::vector<std::string> ServerArgv(const AttachSpec& s, const Attachment& a) {
     argv.insert(argv.end(), {a.volume, a.FuseMount()});
     return argv;
   }
-  std::vector<std::string> argv = {s.server_exe,   "mount",        "--log", a.dir + "/log", "--pid-file", a.dir + "/pid",
-                                   "--cache-size", s.cache_size};
+  std::vector<std::string> argv = {s.server_exe, "mount",        "--log",        a.dir + "/log",
+                                   "--pid-file", a.dir + "/pid", "--cache-size", s.cache_size};
   if (!s.base.empty()) argv.insert(argv.end(), {"--base", a.base});
   if (!s.cow.empty()) argv.insert(argv.end(), {"--cow", a.cow});
   argv.insert(argv.end(), a.deltas.begin(), a.deltas.end());

@@ -19,7 +19,8 @@ constexpr uint64_t kTrailer = DDL_COW_TRAILER_SIZE;
 constexpr size_t kSizeAt = offsetof(struct ddl_cow_trailer, volume_size);
 constexpr size_t kTargetAt = offsetof(struct ddl_cow_trailer, target);
 constexpr size_t kCsumAt = offsetof(struct ddl_cow_trailer, csum);
-static_assert(sizeof(struct ddl_identity) == DDL_UUID_SIZE + DDL_FINGERPRINT_SIZE, "the trailer holds the identity whole");
+static_assert(sizeof(struct ddl_identity) == DDL_UUID_SIZE + DDL_FINGERPRINT_SIZE,
+              "the trailer holds the identity whole");
 
 }  // namespace
 

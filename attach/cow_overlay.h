@@ -35,8 +35,7 @@ class CowOverlay {
   // Opens or creates `path` for the volume `lower` reads, through `env`
   // (a new file: OpenMode::kCreateNew; an existing one: OpenMode::kResume).
   // lower and env must outlive it.
-  static Result<std::unique_ptr<CowOverlay>> Open(const std::string& path, ChainReader* lower,
-                                                  Env* env = Env::Posix());
+  static Result<std::unique_ptr<CowOverlay>> Open(const std::string& path, ChainReader* lower, Env* env = Env::Posix());
   ~CowOverlay();
 
   Status Read(uint64_t off, void* buf, size_t n);

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "attach/cow_overlay.h"
 #include "deltafile/chain.h"
 #include "deltafile/status.h"
-#include "attach/cow_overlay.h"
 
 namespace ddl::vol {
 class Volume;

@@ -29,8 +29,7 @@ void ServerLog::operator()(const std::string& line) {
   syslog(LOG_ERR, "%s", line.c_str());
   if (!file_.empty()) {
     if (FILE* f = std::fopen(file_.c_str(), "a")) {
-      std::fprintf(f, "%s %s: %s\n", stamp_().c_str(), who_.c_str(),
-                   line.c_str());
+      std::fprintf(f, "%s %s: %s\n", stamp_().c_str(), who_.c_str(), line.c_str());
       std::fclose(f);
     }
   }

@@ -13,8 +13,7 @@ bool KernelDriverAvailable();  // /dev/ddloop-control exists
 
 // Hands the base (may be empty) and the deltafiles to the driver; returns
 // "/dev/ddloopN" once the node exists. The chain must be validated first.
-Result<std::string> KernelAttach(const std::string& base, const std::vector<std::string>& deltas,
-                                 uint64_t cache_bytes);
+Result<std::string> KernelAttach(const std::string& base, const std::vector<std::string>& deltas, uint64_t cache_bytes);
 // Removes /dev/ddloopN; kIOError "busy" while something has it open.
 Status KernelDetach(const std::string& dev);
 

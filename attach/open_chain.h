@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "attach/cow_overlay.h"
 #include "deltafile/chain.h"
 #include "deltafile/file_lock.h"
-#include "attach/cow_overlay.h"
 
 namespace ddl::attach {
 

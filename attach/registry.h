@@ -24,7 +24,7 @@ constexpr char kKindKernel[] = "kernel";  // the kernel driver (ddloop.ko)
 
 struct Attachment {
   std::string id;
-  std::string dir;              // /run/ddloop/<id>
+  std::string dir;  // /run/ddloop/<id>
   std::string kind = kKindFuse;
   std::string loop;      // the device: /dev/loopN or /dev/ddloopN; "" before it exists
   std::string fs_mount;  // --mount-fs DIR, or ""

@@ -25,8 +25,7 @@ Status Teardown(const Attachment& a, bool force, std::vector<std::string>* steps
     if (int e = r->Unmount(a.fs_mount, false); e != 0) {
       if (e == EBUSY && !force)
         return Status(Code::kIOError, a.fs_mount + ": filesystem is busy; close what uses it, or detach --force");
-      if ((e = r->Unmount(a.fs_mount, true)) != 0)
-        return IOError(a.fs_mount + ": cannot unmount: " + std::strerror(e));
+      if ((e = r->Unmount(a.fs_mount, true)) != 0) return IOError(a.fs_mount + ": cannot unmount: " + std::strerror(e));
       steps->push_back("unmounted " + a.fs_mount + " (lazily: it was busy)");
     } else {
       steps->push_back("unmounted " + a.fs_mount);

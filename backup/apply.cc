@@ -20,10 +20,10 @@ Status WrongBase(const std::string& m) { return Status(Code::kWrongBase, m); }
 
 // Where in a chain of headers the image stands.
 struct Position {
-  size_t start = 0;            // first delta to apply
+  size_t start = 0;             // first delta to apply
   uint64_t resume_records = 0;  // records of deltas[start] already durable
   bool resuming = false;
-  bool from_state = false;     // base established by the recorded state
+  bool from_state = false;  // base established by the recorded state
 };
 
 class Applier {
@@ -97,11 +97,11 @@ class Applier {
           return Status::Ok();
         }
       }
-      return WrongBase(image_ + ": an interrupted apply to " + state_.target.ToString() +
-                       " is pending (" + state_path_ + "); re-run that apply to finish it");
+      return WrongBase(image_ + ": an interrupted apply to " + state_.target.ToString() + " is pending (" +
+                       state_path_ + "); re-run that apply to finish it");
     }
-    bool comparable = have_state_ && same_image && state_.volume_size == h0.volume_size &&
-                      state_.chunk_shift == h0.chunk_shift;
+    bool comparable =
+        have_state_ && same_image && state_.volume_size == h0.volume_size && state_.chunk_shift == h0.chunk_shift;
     bool trusted = false;
     if (comparable && o_.check == BaseCheck::kQuick) trusted = true;
     if (comparable && o_.check == BaseCheck::kAuto && !state_.stamp.empty() && state_.stamp == env_->Stamp(image_))
@@ -224,8 +224,8 @@ class Applier {
   Env* env_;
   ApplyReport* report_;
   std::string state_path_;
-  std::string image_id_;  // EscapeStateName(ImageIdentity(image_))
-  std::unique_ptr<FileLock> lock_;  // held until the Applier goes
+  std::string image_id_;                  // EscapeStateName(ImageIdentity(image_))
+  std::unique_ptr<FileLock> lock_;        // held until the Applier goes
   std::unique_ptr<LockedFile> env_lock_;  // the same, in an Env without descriptors
   std::unique_ptr<File> img_;
   uint64_t image_size_ = 0;

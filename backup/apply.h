@@ -59,10 +59,10 @@ struct ApplyOptions {
 };
 
 struct ApplyReport {
-  Identity result;        // what the image holds now
-  int applied = 0;        // deltas written
-  int skipped = 0;        // deltas the image already had
-  bool resumed = false;   // an interrupted apply was finished
+  Identity result;       // what the image holds now
+  int applied = 0;       // deltas written
+  int skipped = 0;       // deltas the image already had
+  bool resumed = false;  // an interrupted apply was finished
   uint64_t bytes_written = 0;
   std::string base_check;  // how the base was established
 };

@@ -60,9 +60,12 @@ Result<ApplyState> ApplyState::Decode(const std::string& text, const std::string
   ApplyState s;
   std::string state;
   DDL_RETURN_IF_ERROR(r.GetString("state", &state));
-  if (state == "at") s.phase = Phase::kAt;
-  else if (state == "applying") s.phase = Phase::kApplying;
-  else return r.Error("unknown state");
+  if (state == "at")
+    s.phase = Phase::kAt;
+  else if (state == "applying")
+    s.phase = Phase::kApplying;
+  else
+    return r.Error("unknown state");
   DDL_RETURN_IF_ERROR(r.GetUuid("volume_uuid", &s.volume_uuid));
   DDL_RETURN_IF_ERROR(r.GetU64("volume_size", &s.volume_size));
   uint64_t v = 0;

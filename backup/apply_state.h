@@ -32,7 +32,7 @@ struct ApplyState {
   Uuid volume_uuid;
   uint64_t volume_size = 0;
   uint32_t chunk_shift = 0;
-  Identity current;   // at: what the image holds; applying: the delta's base
+  Identity current;  // at: what the image holds; applying: the delta's base
   // EscapeStateName(ImageIdentity(image)) of the image it was recorded for;
   // "" in a state written by an earlier version. A state of another image
   // (a --state shared by two images) is never trusted.

@@ -34,10 +34,10 @@ bool ParseIdentity(std::string_view snap, std::string_view fp, Identity* id) {
 
 // The value of a "member" line (after "member ").
 std::string MemberValue(const CatalogMember& m) {
-  return std::to_string(m.size) + " " + Hex64(m.header_csum) + " " + Hex64(m.file_csum) + " " +
-         m.volume.ToString() + " " + std::to_string(m.volume_size) + " " + (m.seed ? "seed" : "delta") + " " +
-         m.base.snapshot.ToString() + " " + m.base.fingerprint.Hex() + " " + m.target.snapshot.ToString() + " " +
-         m.target.fingerprint.Hex() + " " + m.name;
+  return std::to_string(m.size) + " " + Hex64(m.header_csum) + " " + Hex64(m.file_csum) + " " + m.volume.ToString() +
+         " " + std::to_string(m.volume_size) + " " + (m.seed ? "seed" : "delta") + " " + m.base.snapshot.ToString() +
+         " " + m.base.fingerprint.Hex() + " " + m.target.snapshot.ToString() + " " + m.target.fingerprint.Hex() + " " +
+         m.name;
 }
 
 // Splits `s` at single spaces into n fields; the last takes the rest.
@@ -72,8 +72,8 @@ TextWriter Write(const Catalog& c) {
 }  // namespace
 
 bool SafeMemberName(const std::string& name) {
-  return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
-         name.find('/') == std::string::npos && !HasControl(name) && name != kCatalogName;
+  return !name.empty() && name.size() <= 255 && name != "." && name != ".." && name.find('/') == std::string::npos &&
+         !HasControl(name) && name != kCatalogName;
 }
 
 CatalogMember DescribeMember(const std::string& name, uint64_t size, const Header& h, const Footer& f) {
@@ -115,14 +115,14 @@ Result<Catalog> Catalog::Decode(const std::string& text, const std::string& name
     if (!SplitFields(val, 11, &f)) return r.Error("short member line");
     CatalogMember m;
     m.name = std::string(f[10]);
-    if (!ParseDecimalU64(f[0], &m.size) || m.size == 0) return r.Error("member size '" + std::string(f[0].substr(0, 40)) + "'");
+    if (!ParseDecimalU64(f[0], &m.size) || m.size == 0)
+      return r.Error("member size '" + std::string(f[0].substr(0, 40)) + "'");
     if (!ParseHex64(f[1], &m.header_csum) || !ParseHex64(f[2], &m.file_csum)) return r.Error("member checksum");
     if (!Uuid::Parse(std::string(f[3]), &m.volume) || !ParseDecimalU64(f[4], &m.volume_size))
       return r.Error("member volume");
     if (f[5] != "seed" && f[5] != "delta") return r.Error("member kind '" + std::string(f[5].substr(0, 40)) + "'");
     m.seed = f[5] == "seed";
-    if (!ParseIdentity(f[6], f[7], &m.base) || !ParseIdentity(f[8], f[9], &m.target))
-      return r.Error("member identity");
+    if (!ParseIdentity(f[6], f[7], &m.base) || !ParseIdentity(f[8], f[9], &m.target)) return r.Error("member identity");
     if (!SafeMemberName(m.name)) return r.Error("unsafe member name '" + m.name.substr(0, 40) + "'");
     c.members.push_back(std::move(m));
   }
@@ -145,9 +145,8 @@ Result<Catalog> Catalog::Decode(const std::string& text, const std::string& name
   DDL_RETURN_IF_ERROR(r.GetString("next_member", &c.next_member));
   if ((c.number < c.count) != !c.next_archive.empty()) return r.Error("next_archive");
   DDL_RETURN_IF_ERROR(r.GetString("chain", &chain));
-  if (!SplitFields(chain, 2, &f) || !ParseDecimalU64(f[0], &c.chain_first) ||
-      !ParseDecimalU64(f[1], &c.chain_length) || c.chain_first < 1 ||
-      c.chain_first - 1 + c.members.size() > c.chain_length)
+  if (!SplitFields(chain, 2, &f) || !ParseDecimalU64(f[0], &c.chain_first) || !ParseDecimalU64(f[1], &c.chain_length) ||
+      c.chain_first < 1 || c.chain_first - 1 + c.members.size() > c.chain_length)
     return r.Error("chain '" + chain.substr(0, 40) + "'");
   uint64_t n = 0;
   DDL_RETURN_IF_ERROR(r.GetU64("members", &n));

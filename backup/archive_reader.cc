@@ -57,8 +57,8 @@ Status ArchiveError(struct archive* a, const ReadContext& ctx, const std::string
 // from the deltafile (FAILED).
 class MemberStream : public Stream {
  public:
-  MemberStream(struct archive* a, const ReadContext* ctx, const std::string& source, const CatalogMember& m,
-               File* tee, const std::function<void(const std::string&, uint64_t, uint64_t)>& progress)
+  MemberStream(struct archive* a, const ReadContext* ctx, const std::string& source, const CatalogMember& m, File* tee,
+               const std::function<void(const std::string&, uint64_t, uint64_t)>& progress)
       : Stream(source + ": " + m.name), a_(a), ctx_(ctx), m_(m), tee_(tee), progress_(progress) {}
 
   Status Read(void* buf, size_t n, size_t* got) override {
@@ -192,9 +192,8 @@ Status Restorer::CheckOrder(const std::string& source, const Catalog& c) {
                            " of set " + c.set.ToString();
   if (open_set_) {
     if (c.set != set_.set || c.number != set_.number + 1)
-      return Status(Code::kBrokenChain, what + " is out of order: expected archive " +
-                                            std::to_string(set_.number + 1) + " of set " + set_.set.ToString() +
-                                            " (" + set_.next_archive + ")");
+      return Status(Code::kBrokenChain, what + " is out of order: expected archive " + std::to_string(set_.number + 1) +
+                                            " of set " + set_.set.ToString() + " (" + set_.next_archive + ")");
     if (c.members[0].base != last_target_)
       return Status(Code::kBrokenChain, what + ": " + c.members[0].name + " does not follow the previous archive");
   } else if (c.number != 1) {
@@ -218,7 +217,7 @@ Status Restorer::Source(Stream* in) {
   }
 
   Catalog cat;
-  size_t next = 0;      // index in cat.members of the member expected next
+  size_t next = 0;  // index in cat.members of the member expected next
   bool in_archive = false;
   for (;;) {
     struct archive_entry* e = nullptr;
@@ -233,14 +232,13 @@ Status Restorer::Source(Stream* in) {
     }
     const char* pn = archive_entry_pathname(e);
     const std::string name = pn ? pn : "";
-    if (const char* kind = Kind(e))
-      return Corruption(source + ": member '" + name + "' is " + kind + "; refused");
+    if (const char* kind = Kind(e)) return Corruption(source + ": member '" + name + "' is " + kind + "; refused");
 
     if (name == kCatalogName) {
       if (in_archive && next < cat.members.size())
-        return Truncated(source + ": archive " + std::to_string(cat.number) + " ends after " +
-                         std::to_string(next) + " of its " + std::to_string(cat.members.size()) +
-                         " deltafiles (" + cat.members[next].name + " is missing)");
+        return Truncated(source + ": archive " + std::to_string(cat.number) + " ends after " + std::to_string(next) +
+                         " of its " + std::to_string(cat.members.size()) + " deltafiles (" + cat.members[next].name +
+                         " is missing)");
       if (!archive_entry_size_is_set(e) || archive_entry_size(e) <= 0 ||
           static_cast<uint64_t>(archive_entry_size(e)) > kCatalogMax)
         return Corruption(source + ": catalog size out of range");
@@ -331,8 +329,7 @@ Status Restorer::ApplyMember(MemberStream* ms, const CatalogMember& m, std::stri
 // interruption resumes where it stopped); the next apply still checks the
 // image's base in full.
 bool Restorer::ImagePast(const Catalog& c, size_t i) {
-  const std::string path =
-      o_.apply.state_path.empty() ? DefaultStatePath(env_, o_.apply_image) : o_.apply.state_path;
+  const std::string path = o_.apply.state_path.empty() ? DefaultStatePath(env_, o_.apply_image) : o_.apply.state_path;
   ApplyState st;
   bool found = false;
   if (!LoadApplyState(env_, path, &st, &found).ok() || !found) return false;
@@ -384,8 +381,10 @@ Status Restorer::Member(struct archive* a, const ReadContext& ctx, const std::st
   } else {
     s = VerifyOrExtract(&ms, m);
     res.action = extract ? "extracted" : "verified";
-    if (past) res.action += " (already applied)";
-    else if (!o_.apply_image.empty()) res.action += " (not applied)";
+    if (past)
+      res.action += " (already applied)";
+    else if (!o_.apply_image.empty())
+      res.action += " (not applied)";
   }
   if (s.ok() && extract) {
     s = tmp->Sync();

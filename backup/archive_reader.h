@@ -28,11 +28,11 @@ namespace ddl {
 enum class Grade { kOk, kWarn, kFailed, kFatal };
 
 struct RestoreOptions {
-  Env* env = nullptr;          // default: Env::Posix()
-  bool verify = false;         // check every deltafile fully (no disk space needed)
-  std::string extract_dir;     // write the deltafiles here, each verified before its rename
-  std::string apply_image;     // stream each deltafile into ApplyStream onto this image
-  ApplyOptions apply;          // for apply_image
+  Env* env = nullptr;       // default: Env::Posix()
+  bool verify = false;      // check every deltafile fully (no disk space needed)
+  std::string extract_dir;  // write the deltafiles here, each verified before its rename
+  std::string apply_image;  // stream each deltafile into ApplyStream onto this image
+  ApplyOptions apply;       // for apply_image
   // Called for every catalog as it is read (after its order is checked).
   std::function<void(const std::string& source, const Catalog& c)> on_catalog;
   std::function<void(const struct MemberResult& m)> on_member;

@@ -12,8 +12,9 @@ namespace ddl {
 namespace {
 
 Status RejectTerminal(const std::string& name) {
-  return InvalidArgument(name + ": is a terminal; refusing to read an archive from it (give a file, or redirect "
-                                "from a file or pipe)");
+  return InvalidArgument(name +
+                         ": is a terminal; refusing to read an archive from it (give a file, or redirect "
+                         "from a file or pipe)");
 }
 
 }  // namespace

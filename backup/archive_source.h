@@ -30,8 +30,8 @@ class ArchiveSource {
 
  private:
   ArchiveSource() = default;
-  int fd_ = -1;                  // a device or FIFO opened here
-  std::unique_ptr<File> file_;   // a regular file
+  int fd_ = -1;                 // a device or FIFO opened here
+  std::unique_ptr<File> file_;  // a regular file
   std::unique_ptr<Stream> stream_;
 };
 

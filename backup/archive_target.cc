@@ -89,7 +89,8 @@ Status AppendArchive(const ArchivePlan& plan, size_t index, const std::string& p
                      ArchiveWriteReport* report) {
   AppendTarget t;
   DDL_RETURN_IF_ERROR(t.Open(path));
-  Status s = WriteArchive(plan, index, [&](const void* p, size_t n) { return t.Write(p, n); }, o, report);
+  Status s = WriteArchive(
+      plan, index, [&](const void* p, size_t n) { return t.Write(p, n); }, o, report);
   if (s.ok()) s = t.Sync();
   return s.ok() ? s : t.Undo(s);
 }

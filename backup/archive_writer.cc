@@ -102,8 +102,8 @@ Result<ArchivePlan> PlanArchives(const std::vector<std::string>& deltas, const s
       if (m.volume != p.volume || m.volume_size != p.volume_size)
         return Status(Code::kBrokenChain, path + ": is for another volume than " + p.name);
       if (m.base != p.target)
-        return Status(Code::kBrokenChain, path + ": its base " + m.base.ToString() + " is not the target of " +
-                                              p.name + " (" + p.target.ToString() + ")");
+        return Status(Code::kBrokenChain, path + ": its base " + m.base.ToString() + " is not the target of " + p.name +
+                                              " (" + p.target.ToString() + ")");
     }
     members.push_back(m);
     plan.total_bytes += size;
@@ -144,9 +144,8 @@ Result<ArchivePlan> PlanArchives(const std::vector<std::string>& deltas, const s
         if (o.media_size == 0)
           return InvalidArgument(deltas[i] + ": deltafile " + std::to_string(i + 1) + " of " +
                                  std::to_string(members.size()) +
-                                 " does not fit in the catalog of one archive (at most " +
-                                 std::to_string(kCatalogMax) + " bytes, about " +
-                                 std::to_string((kCatalogMax - catalog_fixed) / line) +
+                                 " does not fit in the catalog of one archive (at most " + std::to_string(kCatalogMax) +
+                                 " bytes, about " + std::to_string((kCatalogMax - catalog_fixed) / line) +
                                  " deltafiles); give --media-size to split the chain into a set of archives");
         break;
       }

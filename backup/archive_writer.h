@@ -18,14 +18,14 @@
 
 namespace ddl {
 
-constexpr size_t kArchiveBlockDefault = 10240;     // tar's 20 x 512
+constexpr size_t kArchiveBlockDefault = 10240;  // tar's 20 x 512
 constexpr size_t kArchiveBlockMax = size_t(1) << 20;
 
 struct ArchiveWriteOptions {
-  Env* env = nullptr;       // default: Env::Posix()
-  std::string tool;         // recorded in the catalog: "ddloop 0.1.0"
+  Env* env = nullptr;                        // default: Env::Posix()
+  std::string tool;                          // recorded in the catalog: "ddloop 0.1.0"
   size_t block_size = kArchiveBlockDefault;  // a multiple of 512, at most 1 MiB
-  uint64_t media_size = 0;  // 0: one archive; else split into archives of at most this
+  uint64_t media_size = 0;                   // 0: one archive; else split into archives of at most this
   // Bytes of deltafile data copied so far, of the whole set.
   std::function<void(const std::string& name, uint64_t done, uint64_t total)> progress;
 };

@@ -21,8 +21,8 @@ struct Ctx {
   const HttpRequest* r;
   HttpResponse* resp;
   CURL* curl;
-  uint64_t sent = 0;  // position in the request body
-  Status local;       // a local read/write failure or a bound hit inside a callback
+  uint64_t sent = 0;            // position in the request body
+  Status local;                 // a local read/write failure or a bound hit inside a callback
   bool error_body_cut = false;  // stopped reading a non-2xx body at kMaxErrorBody
 };
 
@@ -78,8 +78,8 @@ size_t WriteBody(char* data, size_t size, size_t n, void* p) {
   }
   if (good) {
     if (c->resp->body.size() + len > c->r->max_body) {
-      c->local = Status(c->r->too_large, c->r->what + ": the answer is larger than " +
-                                             std::to_string(c->r->max_body) + " bytes; cut off");
+      c->local = Status(c->r->too_large, c->r->what + ": the answer is larger than " + std::to_string(c->r->max_body) +
+                                             " bytes; cut off");
       return 0;
     }
     c->resp->body.append(data, len);
@@ -132,10 +132,8 @@ bool RetryableCurl(CURLcode e) {
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return true;
-    default:
-      return false;
+    case CURLE_COULDNT_RESOLVE_HOST: return true;
+    default: return false;
   }
 }
 
@@ -281,8 +279,8 @@ Status DeleteObject(HttpRequest r, int retries) {
   return HttpError(r.what, resp);
 }
 
-Status PutWithRetries(HttpRequest r, File* src, uint64_t off, uint64_t len, const NetOptions& o,
-                      TransferStats* st, HttpResponse* resp) {
+Status PutWithRetries(HttpRequest r, File* src, uint64_t off, uint64_t len, const NetOptions& o, TransferStats* st,
+                      HttpResponse* resp) {
   r.src = src;
   r.src_off = off;
   r.src_len = len;
@@ -298,8 +296,7 @@ Status PutWithRetries(HttpRequest r, File* src, uint64_t off, uint64_t len, cons
   });
 }
 
-Status GetResumable(HttpRequest r, File* dst, uint64_t have, uint64_t size, const NetOptions& o,
-                    TransferStats* st) {
+Status GetResumable(HttpRequest r, File* dst, uint64_t have, uint64_t size, const NetOptions& o, TransferStats* st) {
   CurlSession session;
   HttpResponse resp;
   st->resumed_from = have;
@@ -354,10 +351,11 @@ std::vector<std::string> XmlValues(const std::string& xml, const std::string& ta
 Status HttpError(const std::string& what, const HttpResponse& resp) {
   std::string msg = what + ": HTTP " + std::to_string(resp.code);
   static const std::pair<long, const char*> kReasons[] = {
-      {400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"}, {404, "Not Found"},
-      {405, "Method Not Allowed"}, {409, "Conflict"}, {411, "Length Required"}, {413, "Payload Too Large"},
-      {416, "Range Not Satisfiable"}, {429, "Too Many Requests"}, {500, "Internal Server Error"},
-      {502, "Bad Gateway"}, {503, "Service Unavailable"}, {504, "Gateway Timeout"}};
+      {400, "Bad Request"},         {401, "Unauthorized"},          {403, "Forbidden"},
+      {404, "Not Found"},           {405, "Method Not Allowed"},    {409, "Conflict"},
+      {411, "Length Required"},     {413, "Payload Too Large"},     {416, "Range Not Satisfiable"},
+      {429, "Too Many Requests"},   {500, "Internal Server Error"}, {502, "Bad Gateway"},
+      {503, "Service Unavailable"}, {504, "Gateway Timeout"}};
   for (const auto& [code, reason] : kReasons)
     if (code == resp.code) msg += std::string(" ") + reason;
   std::vector<std::string> code = XmlValues(resp.body, "Code");

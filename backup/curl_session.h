@@ -42,8 +42,8 @@ struct HttpRequest {
   Code too_large = Code::kRemote;
   std::string range;  // "N-": bytes from N on
   const NetOptions* net = nullptr;
-  int stall_seconds = 60;   // fails when no byte moves for this long (and the connect timeout)
-  bool netrc = false;       // credentials from ~/.netrc, or from netrc_file
+  int stall_seconds = 60;  // fails when no byte moves for this long (and the connect timeout)
+  bool netrc = false;      // credentials from ~/.netrc, or from netrc_file
   std::string netrc_file;
 };
 
@@ -97,8 +97,8 @@ Status DeleteObject(HttpRequest r, int retries);
 // Sends src[off, off+len) as the body of `r` (a PUT), from its first byte
 // again on every retry; Ok only for a 2xx answer (left in *resp). Adds the
 // bytes sent by every attempt to st->bytes_transferred.
-Status PutWithRetries(HttpRequest r, File* src, uint64_t off, uint64_t len, const NetOptions& o,
-                      TransferStats* st, HttpResponse* resp);
+Status PutWithRetries(HttpRequest r, File* src, uint64_t off, uint64_t len, const NetOptions& o, TransferStats* st,
+                      HttpResponse* resp);
 
 // GETs `r` into dst after its first `have` bytes (Range: have-), and on a
 // retry after a cut-off connection asks only for what is still missing.
@@ -106,8 +106,7 @@ Status PutWithRetries(HttpRequest r, File* src, uint64_t off, uint64_t len, cons
 // object is `size` bytes: an answer running past it is cut off there
 // (kCorruption, not retried). On success dst holds exactly the object.
 // Fills st.
-Status GetResumable(HttpRequest r, File* dst, uint64_t have, uint64_t size, const NetOptions& o,
-                    TransferStats* st);
+Status GetResumable(HttpRequest r, File* dst, uint64_t have, uint64_t size, const NetOptions& o, TransferStats* st);
 
 // The standard message for a non-2xx answer: "WHAT: HTTP 403 Forbidden"
 // plus S3's <Code> and <Message> when the body has them. 404 gives

@@ -11,8 +11,8 @@
 #include "backup/part_file.h"
 #include "deltafile/hash.h"
 #include "deltafile/hex.h"
-#include "deltafile/text_record.h"
 #include "deltafile/reader.h"
+#include "deltafile/text_record.h"
 #include "deltafile/verify.h"
 
 namespace ddl {
@@ -51,7 +51,9 @@ std::string BaseName(const std::string& path) {
 Status CheckName(const std::string& name, const std::string& what) {
   bool ok = !name.empty() && name[0] != '.' && name.size() <= 200;
   for (unsigned char ch : name) ok = ok && (std::isalnum(ch) || ch == '.' || ch == '_' || ch == '-' || ch == '+');
-  if (!ok) return InvalidArgument(what + ": a delta's name may hold only letters, digits, '.', '_', '-', '+' and not start with '.'");
+  if (!ok)
+    return InvalidArgument(what +
+                           ": a delta's name may hold only letters, digits, '.', '_', '-', '+' and not start with '.'");
   return Status::Ok();
 }
 
@@ -68,9 +70,7 @@ Status HashFile(File* f, uint64_t size, Xxh64Stream* h) {
 }
 
 // The catalog's form of a whole-file checksum.
-std::string ChecksumText(uint64_t digest) {
-  return "xxh64:" + Hex64(digest);
-}
+std::string ChecksumText(uint64_t digest) { return "xxh64:" + Hex64(digest); }
 
 Result<std::string> FileChecksum(File* f, uint64_t size) {
   Xxh64Stream h;
@@ -178,8 +178,8 @@ Status PushOne(Transport* t, const std::string& path, const NetOptions& net, Fil
   if (made.code() == Code::kExists) {  // another push got there first
     Result<std::string> now = t->ReadSmall(EntryKey(e.name));
     CatalogEntry o;
-    if (now.ok() && CatalogEntry::Decode(*now, t->Describe(EntryKey(e.name)), &o).ok() &&
-        o.checksum == e.checksum && o.size == e.size) {
+    if (now.ok() && CatalogEntry::Decode(*now, t->Describe(EntryKey(e.name)), &o).ok() && o.checksum == e.checksum &&
+        o.size == e.size) {
       r->status = "transferred";  // the same delta, pushed twice at once
       return Status::Ok();
     }
@@ -320,7 +320,8 @@ Status PullOne(Transport* t, const std::string& dir, const CatalogEntry& e, cons
   if (have < e.size || e.size == 0) {
     Status got_it = t->Download(e.object, e.size, &sink, have, net, &r->stats);
     Status kept = sink.Flush();  // what arrived stays for the next resume
-    if (got_it.code() == Code::kCorruption) return discard(Status(got_it.code(), got_it.message() + "; the download was discarded"));
+    if (got_it.code() == Code::kCorruption)
+      return discard(Status(got_it.code(), got_it.message() + "; the download was discarded"));
     DDL_RETURN_IF_ERROR(got_it);
     DDL_RETURN_IF_ERROR(kept);
   } else {
@@ -498,9 +499,10 @@ Result<Listing> ListDeltas(Transport* t) {
   }
   Listing listing;
   if (bad > 0)
-    listing.skipped = Status(Code::kCorruption, first_bad.message() + "; skipped" +
-                                                  (bad > 1 ? " with " + std::to_string(bad - 1) + " more unreadable entries" : "") +
-                                                  ", " + std::to_string(all.size()) + " listed");
+    listing.skipped =
+        Status(Code::kCorruption, first_bad.message() + "; skipped" +
+                                      (bad > 1 ? " with " + std::to_string(bad - 1) + " more unreadable entries" : "") +
+                                      ", " + std::to_string(all.size()) + " listed");
   // Chain order: roots (nothing in the repository is their base) first,
   // each followed depth-first by what chains after it.
   std::vector<CatalogEntry> out;

@@ -61,7 +61,8 @@ Result<std::unique_ptr<Transport>> OpenTransport(const std::string& url, const T
   if (starts("file://")) return OpenFileTransport(url);
   if (starts("http://") || starts("https://")) return OpenHttpTransport(url, c);
   if (starts("s3://")) return OpenS3Transport(url, c);
-  return InvalidArgument(RedactUrl(url) + ": not a repository URL (file:///DIR, http(s)://HOST/PATH or s3://BUCKET/PREFIX)");
+  return InvalidArgument(RedactUrl(url) +
+                         ": not a repository URL (file:///DIR, http(s)://HOST/PATH or s3://BUCKET/PREFIX)");
 }
 
 }  // namespace ddl

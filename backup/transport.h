@@ -52,12 +52,12 @@ constexpr size_t kMaxListNames = 1000000;
 
 // Where and as whom; filled from the command line and the environment.
 struct TransportConfig {
-  std::string endpoint;   // s3: scheme://host[:port] of a non-AWS server (path-style)
-  std::string region;     // s3: signing region
+  std::string endpoint;                               // s3: scheme://host[:port] of a non-AWS server (path-style)
+  std::string region;                                 // s3: signing region
   std::string access_key, secret_key, session_token;  // s3 credentials
-  std::string state_dir;  // s3: where multipart upload ids are remembered
-  int retries = 5;        // for small requests (listing, catalog entries)
-  int stall_seconds = 60; // a transfer that moves no byte for this long fails
+  std::string state_dir;                              // s3: where multipart upload ids are remembered
+  int retries = 5;                                    // for small requests (listing, catalog entries)
+  int stall_seconds = 60;                             // a transfer that moves no byte for this long fails
   // http(s): user and password from a netrc file (libcurl's CURLOPT_NETRC):
   // `netrc` for ~/.netrc, or the file `netrc_file`.
   bool netrc = false;
@@ -90,8 +90,7 @@ class Transport {
   // Uploads `size` bytes of `src` as `key`. Readers never see a partial
   // object under `key`. May resume an earlier interrupted upload of the
   // same key (s3: completed multipart parts).
-  virtual Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o,
-                        TransferStats* st) = 0;
+  virtual Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o, TransferStats* st) = 0;
   // Downloads `key`, `size` bytes long, into `dst`, whose first `have`
   // bytes already hold the object's first bytes: asks for the rest only
   // (HTTP Range). If the server sends the whole object instead, `dst` is

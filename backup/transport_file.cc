@@ -95,8 +95,7 @@ class FileTransport : public Transport {
     return WriteFileAtomic(env_, Path(key), data);
   }
 
-  Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o,
-                TransferStats* st) override {
+  Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o, TransferStats* st) override {
     const std::string path = Path(key);
     DDL_RETURN_IF_ERROR(MakeDirs(DirOf(path)));
     std::string tmp;
@@ -162,7 +161,8 @@ class FileTransport : public Transport {
 Result<std::unique_ptr<Transport>> OpenFileTransport(const std::string& url) {
   std::string path = url.substr(7);  // after file://
   if (path.compare(0, 9, "localhost") == 0) path = path.substr(9);
-  if (path.empty() || path[0] != '/') return InvalidArgument(RedactUrl(url) + ": a file URL needs an absolute path (file:///dir)");
+  if (path.empty() || path[0] != '/')
+    return InvalidArgument(RedactUrl(url) + ": a file URL needs an absolute path (file:///dir)");
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   return std::unique_ptr<Transport>(new FileTransport(path));
 }

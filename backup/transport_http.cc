@@ -48,8 +48,8 @@ std::string UrlDecode(const std::string& s) {
 // ([{"name":"a", ...}]) or any HTML page of links (href="a").
 std::vector<std::string> ParseListing(const std::string& body) {
   std::vector<std::string> names;
-  const bool json = body.find_first_not_of(" \t\r\n") != std::string::npos &&
-                    body[body.find_first_not_of(" \t\r\n")] == '[';
+  const bool json =
+      body.find_first_not_of(" \t\r\n") != std::string::npos && body[body.find_first_not_of(" \t\r\n")] == '[';
   const std::string key = json ? "\"name\":" : "href=\"";
   for (size_t pos = 0; (pos = body.find(key, pos)) != std::string::npos;) {
     size_t start = body.find('"', pos + key.size() - (json ? 0 : 1));
@@ -81,8 +81,7 @@ class HttpTransport : public Transport {
     return PutSmall(Request("PUT", key), data, retries_);
   }
 
-  Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o,
-                TransferStats* st) override {
+  Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o, TransferStats* st) override {
     HttpRequest r = Request("PUT", key);
     r.headers.push_back("Content-Type: application/octet-stream");
     HttpResponse resp;

@@ -74,8 +74,7 @@ class S3Transport : public Transport {
     return PutSmall(Request("PUT", key), data, c_.retries);
   }
 
-  Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o,
-                TransferStats* st) override {
+  Status Upload(const std::string& key, File* src, uint64_t size, const NetOptions& o, TransferStats* st) override {
     uint64_t part = kPartSize;
     while ((size + part - 1) / part > kMaxParts) part *= 2;
     HttpResponse resp;
@@ -153,7 +152,6 @@ class S3Transport : public Transport {
 
   Status Remove(const std::string& key) override { return DeleteObject(Request("DELETE", key), c_.retries); }
 
-
  private:
   std::string Key(const std::string& key) const {
     if (prefix_.empty()) return key;
@@ -201,7 +199,8 @@ class S3Transport : public Transport {
     S3UploadState u;
     if (env->Exists(state_path)) {
       Result<std::string> text = ReadState(state_path);
-      if (!text.ok() || !u.Decode(*text, state_path) || u.object != Describe(key) || u.size != size || u.part_size != part)
+      if (!text.ok() || !u.Decode(*text, state_path) || u.object != Describe(key) || u.size != size ||
+          u.part_size != part)
         u = S3UploadState();
     }
     if (u.upload_id.empty()) {

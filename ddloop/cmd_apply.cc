@@ -25,13 +25,16 @@ struct ApplyCmdOptions {
 
 Status Run(const ApplyCmdOptions& o) {
   ApplyOptions ao;
-  if (o.check == "auto") ao.check = BaseCheck::kAuto;
-  else if (o.check == "full") ao.check = BaseCheck::kFull;
-  else if (o.check == "quick") ao.check = BaseCheck::kQuick;
-  else return InvalidArgument("--check " + o.check + ": must be auto, full or quick");
+  if (o.check == "auto")
+    ao.check = BaseCheck::kAuto;
+  else if (o.check == "full")
+    ao.check = BaseCheck::kFull;
+  else if (o.check == "quick")
+    ao.check = BaseCheck::kQuick;
+  else
+    return InvalidArgument("--check " + o.check + ": must be auto, full or quick");
   if (!o.from.empty() && o.from != "-") return InvalidArgument("--from takes only '-' (standard input)");
-  if (!o.from.empty() && o.args.size() != 1)
-    return InvalidArgument("with --from -, give only the image");
+  if (!o.from.empty() && o.args.size() != 1) return InvalidArgument("with --from -, give only the image");
   if (o.from.empty() && o.args.size() < 2) return InvalidArgument("give one or more deltafiles and then the image");
   DDL_RETURN_IF_ERROR(SizeOption("--checkpoint", o.checkpoint, &ao.checkpoint_bytes));
   if (ao.checkpoint_bytes == 0) return InvalidArgument("--checkpoint " + o.checkpoint + ": must be more than 0");
@@ -61,8 +64,12 @@ Status Run(const ApplyCmdOptions& o) {
   if (!s.ok()) return s;
   if (o.json) {
     Json j;
-    j.Str("image", image).Num("applied", rep.applied).Num("skipped", rep.skipped).Bool("resumed", rep.resumed)
-        .Num("bytes_written", rep.bytes_written).Str("base_check", rep.base_check)
+    j.Str("image", image)
+        .Num("applied", rep.applied)
+        .Num("skipped", rep.skipped)
+        .Bool("resumed", rep.resumed)
+        .Num("bytes_written", rep.bytes_written)
+        .Str("base_check", rep.base_check)
         .Obj("result", IdentityJson(rep.result));
     std::printf("%s\n", j.Dump().c_str());
   } else if (!o.quiet) {

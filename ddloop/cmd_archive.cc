@@ -81,9 +81,14 @@ Status Run(const ArchiveCmdOptions& o) {
     for (size_t k = 0; k < written.size(); k++) {
       const Catalog& c = plan.archives[k];
       Json j;
-      j.Str("archive", written[k].first).Num("number", c.number).Num("count", c.count).Str("set", c.set.ToString())
-          .Num("deltafiles", c.members.size()).Num("bytes", written[k].second.bytes)
-          .Num("blocks", written[k].second.blocks).Num("block_size", wo.block_size);
+      j.Str("archive", written[k].first)
+          .Num("number", c.number)
+          .Num("count", c.count)
+          .Str("set", c.set.ToString())
+          .Num("deltafiles", c.members.size())
+          .Num("bytes", written[k].second.bytes)
+          .Num("blocks", written[k].second.blocks)
+          .Num("block_size", wo.block_size);
       arcs.push_back(j);
     }
     Json j;
@@ -93,8 +98,8 @@ Status Run(const ArchiveCmdOptions& o) {
     for (size_t k = 0; k < written.size(); k++) {
       const Catalog& c = plan.archives[k];
       std::fprintf(out, "%s: archive %u of %u, %zu deltafile%s, %s in %llu blocks of %zu bytes\n",
-                   written[k].first == "-" ? "<stdout>" : written[k].first.c_str(), c.number, c.count,
-                   c.members.size(), c.members.size() == 1 ? "" : "s", HumanBytes(written[k].second.bytes).c_str(),
+                   written[k].first == "-" ? "<stdout>" : written[k].first.c_str(), c.number, c.count, c.members.size(),
+                   c.members.size() == 1 ? "" : "s", HumanBytes(written[k].second.bytes).c_str(),
                    (unsigned long long)written[k].second.blocks, wo.block_size);
     }
   }

@@ -52,8 +52,7 @@ Status IdentitiesFirst(File* old_img, File* new_img, const CreateOptions& o, Ima
   };
   if (old_img != nullptr) {
     DDL_ASSIGN_OR_RETURN(w.base.fingerprint, fingerprint(old_img));
-    w.base.snapshot =
-        d->base_snapshot.IsNil() ? Uuid::ForContent(w.volume_uuid, w.base.fingerprint) : d->base_snapshot;
+    w.base.snapshot = d->base_snapshot.IsNil() ? Uuid::ForContent(w.volume_uuid, w.base.fingerprint) : d->base_snapshot;
   }
   DDL_ASSIGN_OR_RETURN(w.target.fingerprint, fingerprint(new_img));
   w.target.snapshot =
@@ -94,9 +93,8 @@ Status Run(const CreateOptions& o) {
   // A regular file is written beside OUT and renamed into place: OUT is never
   // half-written. A stream is written front to back.
   Status s = target->stream() ? IdentitiesFirst(old_img.get(), new_img.get(), o, &d, &progress) : Status::Ok();
-  if (s.ok()) s = target->Write(env, [&](File* out) {
-    return CreateDeltaFromImages(old_img.get(), new_img.get(), out, d, &r);
-  });
+  if (s.ok())
+    s = target->Write(env, [&](File* out) { return CreateDeltaFromImages(old_img.get(), new_img.get(), out, d, &r); });
   progress.Finish();
   DDL_RETURN_IF_ERROR(s);
   // The summary goes to stdout, unless the delta does.
@@ -105,11 +103,19 @@ Status Run(const CreateOptions& o) {
   const double ratio = r.stats.payload_bytes ? double(r.stats.data_bytes) / double(r.stats.payload_bytes) : 0;
   if (o.json) {
     Json j;
-    j.Str("file", target->name()).Bool("seed", old_img == nullptr).Num("volume_size", r.volume_size)
-        .Num("chunk_size", chunk).Num("changed_chunks", r.stats.changed_chunks).Num("records", r.stats.records)
-        .Num("data_bytes", r.stats.data_bytes).Num("zero_bytes", r.stats.zero_bytes)
-        .Num("payload_bytes", r.stats.payload_bytes).Num("file_size", r.stats.file_size).Real("compression_ratio", ratio)
-        .Obj("base", IdentityJson(r.base)).Obj("target", IdentityJson(r.target));
+    j.Str("file", target->name())
+        .Bool("seed", old_img == nullptr)
+        .Num("volume_size", r.volume_size)
+        .Num("chunk_size", chunk)
+        .Num("changed_chunks", r.stats.changed_chunks)
+        .Num("records", r.stats.records)
+        .Num("data_bytes", r.stats.data_bytes)
+        .Num("zero_bytes", r.stats.zero_bytes)
+        .Num("payload_bytes", r.stats.payload_bytes)
+        .Num("file_size", r.stats.file_size)
+        .Real("compression_ratio", ratio)
+        .Obj("base", IdentityJson(r.base))
+        .Obj("target", IdentityJson(r.target));
     std::fprintf(info, "%s\n", j.Dump().c_str());
   } else if (!o.quiet) {
     std::fprintf(info, "%s: %s delta, %llu of %llu chunks changed (%s data, %s zeroed), %s written\n",

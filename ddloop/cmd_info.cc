@@ -32,23 +32,38 @@ Status InfoOne(const std::string& path, bool json) {
   const double ratio = ft.payload_bytes ? double(ft.data_bytes) / double(ft.payload_bytes) : 0;
   if (json) {
     Json j;
-    j.Str("file", path).Num("version", h.version).Str("kind", h.seed() ? "seed" : "incremental")
-        .Str("volume_uuid", h.volume_uuid.ToString()).Num("volume_size", h.volume_size)
-        .Num("chunk_size", h.chunk_size()).Num("chunks", h.chunk_count()).Num("frame_max", h.frame_max)
-        .Str("codec", h.codec == DDL_CODEC_ZSTD ? "zstd" : "none").Str("created", IsoTime(h.create_time_ns))
-        .Num("incompat_features", h.incompat).Num("compat_features", h.compat)
-        .Obj("base", IdentityJson(h.base)).Obj("target", IdentityJson(h.target))
-        .Num("records", ft.record_count).Num("data_records", data_records)
-        .Num("zero_records", ft.record_count - data_records).Num("changed_chunks", ft.changed_chunks)
-        .Num("data_bytes", ft.data_bytes).Num("zero_bytes", ft.zero_bytes).Num("payload_bytes", ft.payload_bytes)
-        .Num("file_size", size).Real("compression_ratio", ratio).Num("index_blocks", ft.index_blocks);
+    j.Str("file", path)
+        .Num("version", h.version)
+        .Str("kind", h.seed() ? "seed" : "incremental")
+        .Str("volume_uuid", h.volume_uuid.ToString())
+        .Num("volume_size", h.volume_size)
+        .Num("chunk_size", h.chunk_size())
+        .Num("chunks", h.chunk_count())
+        .Num("frame_max", h.frame_max)
+        .Str("codec", h.codec == DDL_CODEC_ZSTD ? "zstd" : "none")
+        .Str("created", IsoTime(h.create_time_ns))
+        .Num("incompat_features", h.incompat)
+        .Num("compat_features", h.compat)
+        .Obj("base", IdentityJson(h.base))
+        .Obj("target", IdentityJson(h.target))
+        .Num("records", ft.record_count)
+        .Num("data_records", data_records)
+        .Num("zero_records", ft.record_count - data_records)
+        .Num("changed_chunks", ft.changed_chunks)
+        .Num("data_bytes", ft.data_bytes)
+        .Num("zero_bytes", ft.zero_bytes)
+        .Num("payload_bytes", ft.payload_bytes)
+        .Num("file_size", size)
+        .Real("compression_ratio", ratio)
+        .Num("index_blocks", ft.index_blocks);
     std::printf("%s\n", j.Dump().c_str());
     return Status::Ok();
   }
   std::printf("file:          %s\n", path.c_str());
   std::printf("format:        deltafile version %u, features: %s\n", h.version, Features(h.incompat, h.compat).c_str());
   std::printf("kind:          %s\n", h.seed() ? "seed (no base)" : "incremental");
-  std::printf("volume:        %s\n", h.volume_uuid.IsNil() ? "unbound (no lineage UUID)" : h.volume_uuid.ToString().c_str());
+  std::printf("volume:        %s\n",
+              h.volume_uuid.IsNil() ? "unbound (no lineage UUID)" : h.volume_uuid.ToString().c_str());
   std::printf("volume size:   %s (%llu bytes)\n", HumanBytes(h.volume_size).c_str(), (unsigned long long)h.volume_size);
   std::printf("chunk size:    %s (%llu chunks), frames up to %s\n", HumanBytes(h.chunk_size()).c_str(),
               (unsigned long long)h.chunk_count(), HumanBytes(h.frame_max).c_str());

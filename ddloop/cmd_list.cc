@@ -32,9 +32,17 @@ Status Run(const ListOptions& o) {
       for (size_t k = 0; k < a.deltas.size(); k++) deltas += (k ? ", " : "") + Json::Quote(a.deltas[k]);
       deltas += "]";
       Json j;
-      j.Str("id", a.id).Str("device", a.loop).Str("fs_mount", a.fs_mount).Str("base", a.base).Str("cow", a.cow)
-          .Str("kind", a.kind).Num("pid", static_cast<uint64_t>(a.pid)).Bool("ok", attach::Healthy(a))
-          .Str("created", IsoTime(a.created * 1000000000ull)).Str("volume", a.volume).Str("snapshot", a.snapshot);
+      j.Str("id", a.id)
+          .Str("device", a.loop)
+          .Str("fs_mount", a.fs_mount)
+          .Str("base", a.base)
+          .Str("cow", a.cow)
+          .Str("kind", a.kind)
+          .Num("pid", static_cast<uint64_t>(a.pid))
+          .Bool("ok", attach::Healthy(a))
+          .Str("created", IsoTime(a.created * 1000000000ull))
+          .Str("volume", a.volume)
+          .Str("snapshot", a.snapshot);
       std::string obj = j.Dump();
       obj.insert(obj.size() - 1, ", \"deltas\": " + deltas);
       std::printf("%s%s", i ? ", " : "", obj.c_str());
@@ -62,8 +70,10 @@ Status Run(const ListOptions& o) {
     }
     std::string last = a.deltas.empty() ? "" : a.deltas.back();
     std::printf("%-13s %-12s %-6s %-24s %zu (last %s)  %s\n", a.id.c_str(), a.loop.empty() ? "-" : a.loop.c_str(),
-                a.kernel() ? "kernel" : a.cow.empty() ? "ro" : "cow", a.fs_mount.empty() ? "-" : a.fs_mount.c_str(), a.deltas.size(),
-                last.c_str(), Health(a).c_str());
+                a.kernel()      ? "kernel"
+                : a.cow.empty() ? "ro"
+                                : "cow",
+                a.fs_mount.empty() ? "-" : a.fs_mount.c_str(), a.deltas.size(), last.c_str(), Health(a).c_str());
   }
   for (const attach::KernelDeviceInfo& k : orphans)
     std::printf("%-13s %-12s %-6s %-24s %u (attached elsewhere)  %s\n", "-", k.dev.c_str(), "kernel", "-", k.ndeltas,

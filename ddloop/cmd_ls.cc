@@ -26,8 +26,12 @@ Status Run(const LsOptions& o) {
       Json base, target, j;
       base.Str("snapshot", e.base_snapshot).Str("fingerprint", e.base_fingerprint);
       target.Str("snapshot", e.target_snapshot).Str("fingerprint", e.target_fingerprint);
-      j.Str("name", e.name).Num("size", e.size).Str("checksum", e.checksum).Str("volume_uuid", e.volume_uuid)
-          .Num("volume_size", e.volume_size).Str("kind", e.seed ? "seed" : "incremental");
+      j.Str("name", e.name)
+          .Num("size", e.size)
+          .Str("checksum", e.checksum)
+          .Str("volume_uuid", e.volume_uuid)
+          .Num("volume_size", e.volume_size)
+          .Str("kind", e.seed ? "seed" : "incremental");
       if (!e.seed) j.Obj("base", base);
       j.Obj("target", target).Str("created", IsoTime(e.created_ns)).Str("object", e.object);
       out += (i ? ",\n " : "") + j.Dump();

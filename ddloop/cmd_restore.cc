@@ -29,21 +29,32 @@ Json CatalogJson(const std::string& source, const Catalog& c) {
   std::vector<Json> members;
   for (const CatalogMember& m : c.members) {
     Json j;
-    j.Str("name", m.name).Num("size", m.size).Bool("seed", m.seed).Obj("base", IdentityJson(m.base))
+    j.Str("name", m.name)
+        .Num("size", m.size)
+        .Bool("seed", m.seed)
+        .Obj("base", IdentityJson(m.base))
         .Obj("target", IdentityJson(m.target));
     members.push_back(j);
   }
   Json j;
-  j.Str("source", source).Num("number", c.number).Num("count", c.count).Str("set", c.set.ToString())
-      .Str("created", IsoTime(c.created_ns)).Str("tool", c.tool).Str("volume", c.members[0].volume.ToString())
-      .Num("chain_first", c.chain_first).Num("chain_length", c.chain_length).Arr("deltafiles", members)
-      .Str("next_archive", c.next_archive).Str("next_member", c.next_member);
+  j.Str("source", source)
+      .Num("number", c.number)
+      .Num("count", c.count)
+      .Str("set", c.set.ToString())
+      .Str("created", IsoTime(c.created_ns))
+      .Str("tool", c.tool)
+      .Str("volume", c.members[0].volume.ToString())
+      .Num("chain_first", c.chain_first)
+      .Num("chain_length", c.chain_length)
+      .Arr("deltafiles", members)
+      .Str("next_archive", c.next_archive)
+      .Str("next_member", c.next_member);
   return j;
 }
 
 void PrintCatalog(const std::string& source, const Catalog& c) {
-  std::printf("%s: archive %u of %u of set %s, %s, %s\n", source.c_str(), c.number, c.count,
-              c.set.ToString().c_str(), IsoTime(c.created_ns).c_str(), c.tool.c_str());
+  std::printf("%s: archive %u of %u of set %s, %s, %s\n", source.c_str(), c.number, c.count, c.set.ToString().c_str(),
+              IsoTime(c.created_ns).c_str(), c.tool.c_str());
   for (const CatalogMember& m : c.members) {
     std::printf("  %-24s %10s  %s -> %s\n", m.name.c_str(), HumanBytes(m.size).c_str(),
                 m.seed ? "(seed)" : m.base.ToString().c_str(), m.target.ToString().c_str());
@@ -94,7 +105,8 @@ Status Run(const RestoreCmdOptions& o) {
       std::string why = m.status.message();
       if (why.compare(0, where.size(), where) == 0) why = why.substr(where.size());
       std::printf("%sFAILED: %s\n", where.c_str(), why.c_str());
-    } else std::printf("%s: %s: %s\n", m.source.c_str(), m.name.c_str(), m.action.c_str());
+    } else
+      std::printf("%s: %s: %s\n", m.source.c_str(), m.name.c_str(), m.action.c_str());
     std::fflush(stdout);
   };
   RestoreReport rep;
@@ -105,7 +117,10 @@ Status Run(const RestoreCmdOptions& o) {
     for (const auto& [source, c] : rep.catalogs) cats.push_back(CatalogJson(source, c));
     for (const MemberResult& m : rep.members) {
       Json j;
-      j.Str("source", m.source).Str("name", m.name).Num("size", m.size).Str("action", m.action)
+      j.Str("source", m.source)
+          .Str("name", m.name)
+          .Num("size", m.size)
+          .Str("action", m.action)
           .Bool("ok", m.grade != Grade::kFailed);
       if (m.grade == Grade::kFailed) j.Str("error", m.status.message());
       members.push_back(j);
@@ -114,8 +129,11 @@ Status Run(const RestoreCmdOptions& o) {
     j.Arr("archives", cats).Arr("deltafiles", members).Num("failed", rep.failed).Bool("ok", s.ok());
     if (!s.ok()) j.Str("error", s.message());
     if (!o.apply.empty())
-      j.Str("image", o.apply).Num("applied", rep.apply.applied).Num("skipped", rep.apply.skipped)
-          .Num("bytes_written", rep.apply.bytes_written).Obj("result", IdentityJson(rep.apply.result));
+      j.Str("image", o.apply)
+          .Num("applied", rep.apply.applied)
+          .Num("skipped", rep.apply.skipped)
+          .Num("bytes_written", rep.apply.bytes_written)
+          .Obj("result", IdentityJson(rep.apply.result));
     std::printf("%s\n", j.Dump().c_str());
   } else if (human && s.ok() && !o.apply.empty()) {
     std::printf("%s: at %s (%d applied, %d already there%s, %s written)\n", o.apply.c_str(),

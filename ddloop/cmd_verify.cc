@@ -37,14 +37,16 @@ Status Run(const VerifyCmdOptions& o) {
   if (!s.ok()) return s;
   if (o.json) {
     Json j;
-    j.Str("file", o.file).Bool("ok", true).Bool("base_checked", rep.base_checked)
-        .Num("records", rep.footer.record_count).Num("file_size", rep.file_size)
+    j.Str("file", o.file)
+        .Bool("ok", true)
+        .Bool("base_checked", rep.base_checked)
+        .Num("records", rep.footer.record_count)
+        .Num("file_size", rep.file_size)
         .Obj("target", IdentityJson(rep.header.target));
     std::printf("%s\n", j.Dump().c_str());
   } else if (!o.quiet) {
     std::printf("%s: OK (%llu records, %s)%s\n", o.file.c_str(), (unsigned long long)rep.footer.record_count,
-                HumanBytes(rep.file_size).c_str(),
-                rep.base_checked ? (", " + o.base + " is its base").c_str() : "");
+                HumanBytes(rep.file_size).c_str(), rep.base_checked ? (", " + o.base + " is its base").c_str() : "");
   }
   return Status::Ok();
 }

@@ -20,8 +20,10 @@ std::string HumanBytes(uint64_t n) {
     u++;
   }
   char b[32];
-  if (u == 0) std::snprintf(b, sizeof b, "%" PRIu64 " B", n);
-  else std::snprintf(b, sizeof b, "%.1f %s", v, units[u]);
+  if (u == 0)
+    std::snprintf(b, sizeof b, "%" PRIu64 " B", n);
+  else
+    std::snprintf(b, sizeof b, "%.1f %s", v, units[u]);
   return b;
 }
 

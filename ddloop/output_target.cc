@@ -107,8 +107,7 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& out,
   const bool link = S_ISLNK(sl.st_mode);
   struct stat st = sl;
   if (link && ::stat(out.c_str(), &st) != 0) {
-    if (errno == ENOENT)
-      return IOError(out + ": is a symbolic link to nothing; refusing to create a file through it");
+    if (errno == ENOENT) return IOError(out + ": is a symbolic link to nothing; refusing to create a file through it");
     return SysError(out, "cannot stat", errno);
   }
   // /dev/stdout, /proc/self/fd/1, /dev/fd/1: whatever standard output is.

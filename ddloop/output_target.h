@@ -55,7 +55,7 @@ class OutputTarget {
   bool own_fd_ = false;       // opened here: closed by Write or the destructor
   bool stream_ = false;
   bool stdout_ = false;
-  bool sync_ = false;         // block device or regular file behind a stream
+  bool sync_ = false;  // block device or regular file behind a stream
 };
 
 }  // namespace ddl::cli

@@ -18,7 +18,8 @@ std::string Env(const char* name) {
 }  // namespace
 
 void AddRemoteOptions(CLI::App* app, RemoteOptions* o, bool state) {
-  app->add_option("--endpoint", o->endpoint, "S3 endpoint URL of a non-AWS server (path-style); default AWS_ENDPOINT_URL");
+  app->add_option("--endpoint", o->endpoint,
+                  "S3 endpoint URL of a non-AWS server (path-style); default AWS_ENDPOINT_URL");
   app->add_option("--region", o->region, "S3 signing region (default AWS_REGION, AWS_DEFAULT_REGION or us-east-1)");
   app->add_option("--retries", o->retries, "Attempts after a network error, 5xx or 429 (default 5)")
       ->check(CLI::Range(0, 100));
@@ -54,9 +55,12 @@ Result<std::unique_ptr<Transport>> OpenRemote(const RemoteOptions& o) {
     std::fprintf(stderr, "ddloop: warning: %s: the password is sent unencrypted over plain http:// (use https://)\n",
                  RedactUrl(o.url).c_str());
   if (c.state_dir.empty()) {
-    if (!Env("XDG_STATE_HOME").empty()) c.state_dir = Env("XDG_STATE_HOME") + "/ddloop";
-    else if (!Env("HOME").empty()) c.state_dir = Env("HOME") + "/.local/state/ddloop";
-    else c.state_dir = "/var/lib/ddloop/state";
+    if (!Env("XDG_STATE_HOME").empty())
+      c.state_dir = Env("XDG_STATE_HOME") + "/ddloop";
+    else if (!Env("HOME").empty())
+      c.state_dir = Env("HOME") + "/.local/state/ddloop";
+    else
+      c.state_dir = "/var/lib/ddloop/state";
   }
   return OpenTransport(o.url, c);
 }
@@ -105,14 +109,21 @@ Status TransferRun::Report(const std::vector<FileResult>& files, const Status& s
     std::vector<Json> list;
     for (const FileResult& f : files) {
       Json j;
-      j.Str("name", f.name).Num("size", f.size).Num("bytes_transferred", f.stats.bytes_transferred)
-          .Num("resumed_from", f.stats.resumed_from).Str("status", f.status.empty() ? "failed" : f.status);
+      j.Str("name", f.name)
+          .Num("size", f.size)
+          .Num("bytes_transferred", f.stats.bytes_transferred)
+          .Num("resumed_from", f.stats.resumed_from)
+          .Str("status", f.status.empty() ? "failed" : f.status);
       if (!f.error.ok()) j.Str("error", f.error.message());
       list.push_back(j);
     }
     Json j;
-    j.Str("url", RedactUrl(impl_->r.url)).Arr("files", list).Num("transferred", moved).Num("skipped", skipped)
-        .Num("failed", failed).Num("bytes_transferred", bytes);
+    j.Str("url", RedactUrl(impl_->r.url))
+        .Arr("files", list)
+        .Num("transferred", moved)
+        .Num("skipped", skipped)
+        .Num("failed", failed)
+        .Num("bytes_transferred", bytes);
     std::printf("%s\n", j.Dump().c_str());
   } else if (!impl_->o.quiet && s.ok()) {
     for (const FileResult& f : files) {

@@ -21,9 +21,9 @@ struct RemoteOptions {
   std::string region;     // --region, else AWS_REGION, AWS_DEFAULT_REGION, us-east-1
   std::string state_dir;  // --state-dir, else $XDG_STATE_HOME/ddloop, ~/.local/state/ddloop
   int retries = 5;
-  int timeout = 60;         // --timeout: seconds without a byte before a transfer fails
-  bool netrc = false;       // --netrc: HTTP credentials from ~/.netrc
-  std::string netrc_file;   // --netrc-file FILE
+  int timeout = 60;        // --timeout: seconds without a byte before a transfer fails
+  bool netrc = false;      // --netrc: HTTP credentials from ~/.netrc
+  std::string netrc_file;  // --netrc-file FILE
 };
 
 // Declares --endpoint, --region, --retries, --timeout, --netrc and

@@ -31,6 +31,7 @@ Command CommandGroup(CLI::App* group, std::vector<Command> subs);
 
 // The volume plumbing the commands use (attach/volume_open.h, registry.h).
 using attach::Attachment;
+using attach::ControlRequest;
 using attach::LockedVolume;
 using attach::OpenLocked;
 using attach::ReadVolumeState;
@@ -38,6 +39,5 @@ using attach::VolumeAttachments;
 using attach::VolumeDir;
 using attach::VolumeLock;
 using attach::VolumeLockHolder;
-using attach::ControlRequest;
 
 }  // namespace ddl::cli

@@ -20,7 +20,8 @@ Status CheckChain(const std::vector<Header>& hs, const std::vector<std::string>&
                                             " (volume UUID, size or chunk size differ)");
     if (b.base != a.target)
       return Status(Code::kBrokenChain, names[k] + ": its base " + b.base.ToString() + " is not the target of " +
-                                            names[k - 1] + " (" + a.target.ToString() + "); give the deltas in chain order");
+                                            names[k - 1] + " (" + a.target.ToString() +
+                                            "); give the deltas in chain order");
   }
   return Status::Ok();
 }
@@ -120,7 +121,8 @@ Result<std::unique_ptr<ChainReader>> ChainReader::Open(File* base, const std::ve
       return InvalidArgument(names[0] + ": is a seed delta (its base is the zero volume); do not give a base image");
   } else {
     if (base == nullptr)
-      return Status(Code::kWrongBase, names[0] + ": needs its base image (--base); only a seed delta starts from nothing");
+      return Status(Code::kWrongBase,
+                    names[0] + ": needs its base image (--base); only a seed delta starts from nothing");
     DDL_ASSIGN_OR_RETURN(c->base_size_, base->Size());
     if (c->base_size_ != h0.volume_size)
       return Status(Code::kWrongBase, base->name() + ": size " + std::to_string(c->base_size_) +
@@ -161,8 +163,7 @@ Result<std::unique_ptr<ChainReader>> ChainReader::Open(File* base, const std::ve
   return c;
 }
 
-Status ChainReader::ReadRecordData(uint32_t delta, uint32_t record,
-                                   std::shared_ptr<const std::vector<uint8_t>>* out) {
+Status ChainReader::ReadRecordData(uint32_t delta, uint32_t record, std::shared_ptr<const std::vector<uint8_t>>* out) {
   const uint64_t key = (uint64_t(delta) << 40) | record;
   if ((*out = cache_->Get(key))) return Status::Ok();
   thread_local Decompressor dz;
@@ -183,8 +184,7 @@ Status ChainReader::Read(uint64_t off, void* buf, size_t n) {
   if (n > size_ - off) n = static_cast<size_t>(size_ - off);
   uint8_t* out = static_cast<uint8_t*>(buf);
   const uint64_t end = off + n;
-  auto it = std::upper_bound(ext_.begin(), ext_.end(), off,
-                             [](uint64_t v, const Extent& e) { return v < e.end; });
+  auto it = std::upper_bound(ext_.begin(), ext_.end(), off, [](uint64_t v, const Extent& e) { return v < e.end; });
   uint64_t pos = off;
   while (pos < end) {
     const uint64_t next = (it == ext_.end()) ? end : std::min(end, std::max(pos, it->start));

@@ -38,8 +38,7 @@ class ChainReader {
   // `base` may be null: then the first delta must be a seed. Files must
   // outlive the reader. Checks the chain, the base size, and the base hashes
   // of the chunks the first delta changes.
-  static Result<std::unique_ptr<ChainReader>> Open(File* base, const std::vector<File*>& deltas,
-                                                   const ChainOptions& o);
+  static Result<std::unique_ptr<ChainReader>> Open(File* base, const std::vector<File*>& deltas, const ChainOptions& o);
   ~ChainReader();
 
   uint64_t size() const { return size_; }

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* clang-format off */
+/* (plain C in the kernel's style, shared with kernel/: CONTRIBUTING.md) */
 /*
  * deltafile_format.h - the on-disk format of a ddloop deltafile, version 1.
  *

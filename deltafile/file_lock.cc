@@ -20,9 +20,9 @@ namespace ddl {
 
 namespace {
 
-constexpr int kMaxProcs = 100000;       // processes looked at for a holder
-constexpr int kMaxFdsPerProc = 65536;   // descriptors looked at per process
-constexpr int kMaxLockLines = 100000;   // lines of /proc/locks read
+constexpr int kMaxProcs = 100000;      // processes looked at for a holder
+constexpr int kMaxFdsPerProc = 65536;  // descriptors looked at per process
+constexpr int kMaxLockLines = 100000;  // lines of /proc/locks read
 
 Status Busy(const std::string& path, const std::string& why) {
   std::string who = LockHolderOf(path);

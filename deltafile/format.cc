@@ -69,8 +69,7 @@ Status ValidateHeaderFields(const Header& h) {
   if (h.codec == DDL_CODEC_ZSTD && !(h.incompat & DDL_INCOMPAT_ZSTD))
     return Corruption("codec zstd without the zstd feature bit");
   if (h.flags & ~DDL_HF_KNOWN) return Unsupported("unknown header flags " + Hex0x(h.flags & ~DDL_HF_KNOWN));
-  if (h.seed() && !(h.base == Identity()))
-    return Corruption("seed delta with a base identity");
+  if (h.seed() && !(h.base == Identity())) return Corruption("seed delta with a base identity");
   if (h.volume_size >> h.chunk_shift >= (uint64_t(1) << 56))
     return Corruption("volume size " + N(h.volume_size) + " is too large");
   return Status::Ok();
@@ -148,7 +147,8 @@ Status DecodeRecordHeader(const uint8_t in[DDL_RECORD_SIZE], RecordHeader* r) {
   r->data_csum = LoadLE64(in + offsetof(ddl_record, data_csum));
   if (r->type != DDL_REC_DATA && r->type != DDL_REC_ZERO && r->type != DDL_REC_END)
     return Corruption("unknown record type " + N(r->type));
-  if (r->codec != DDL_CODEC_NONE && r->codec != DDL_CODEC_ZSTD) return Corruption("unknown record codec " + N(r->codec));
+  if (r->codec != DDL_CODEC_NONE && r->codec != DDL_CODEC_ZSTD)
+    return Corruption("unknown record codec " + N(r->codec));
   if (r->nhash > DDL_MAX_RECORD_HASHES) return Corruption("record has " + N(r->nhash) + " hashes, more than allowed");
   if (r->type != DDL_REC_DATA && (r->payload_size != 0 || r->codec != DDL_CODEC_NONE || r->data_csum != 0))
     return Corruption("non-data record with a payload");
@@ -160,9 +160,7 @@ Status DecodeRecordHeader(const uint8_t in[DDL_RECORD_SIZE], RecordHeader* r) {
   return Status::Ok();
 }
 
-uint64_t FirstChunkStarting(uint64_t offset, uint32_t shift) {
-  return (offset + (uint64_t(1) << shift) - 1) >> shift;
-}
+uint64_t FirstChunkStarting(uint64_t offset, uint32_t shift) { return (offset + (uint64_t(1) << shift) - 1) >> shift; }
 
 uint64_t ChunksStarting(uint64_t offset, uint64_t length, uint32_t shift) {
   return FirstChunkStarting(offset + length, shift) - FirstChunkStarting(offset, shift);
@@ -217,8 +215,8 @@ Status RecordOrderChecker::CheckEnd(const RecordHeader& e) {
 }
 
 bool IndexEntry::operator==(const IndexEntry& o) const {
-  return offset == o.offset && length == o.length && file_offset == o.file_offset &&
-         record_size == o.record_size && type == o.type && codec == o.codec;
+  return offset == o.offset && length == o.length && file_offset == o.file_offset && record_size == o.record_size &&
+         type == o.type && codec == o.codec;
 }
 
 void EncodeIndexEntry(const IndexEntry& e, uint8_t out[32]) {
@@ -237,8 +235,7 @@ void EncodeIndexBlock(uint64_t block_no, uint64_t file_offset, const IndexEntry*
   StoreLE32(out + offsetof(ddl_index_block, count), static_cast<uint32_t>(count));
   StoreLE64(out + offsetof(ddl_index_block, block_no), block_no);
   StoreLE64(out + offsetof(ddl_index_block, file_offset), file_offset);
-  for (size_t i = 0; i < count; i++)
-    EncodeIndexEntry(e[i], out + offsetof(ddl_index_block, entries) + 32 * i);
+  for (size_t i = 0; i < count; i++) EncodeIndexEntry(e[i], out + offsetof(ddl_index_block, entries) + 32 * i);
   StoreLE64(out + offsetof(ddl_index_block, csum), Xxh64(out, offsetof(ddl_index_block, csum)));
 }
 
@@ -311,9 +308,8 @@ Status CheckFooterAgainst(const Header& h, const Footer& f, uint64_t file_size) 
   if (f.header_csum != h.header_csum) return Corruption("footer belongs to another header");
   if (f.index_blocks != IndexBlocksFor(f.record_count))
     return Corruption("footer: index block count does not match the record count");
-  if (f.end_offset < DDL_HEADER_SIZE || f.index_offset != f.end_offset + DDL_RECORD_SIZE ||
-      f.end_offset > file_size || f.index_blocks > (file_size / DDL_INDEX_BLOCK_SIZE) ||
-      f.index_offset > file_size)
+  if (f.end_offset < DDL_HEADER_SIZE || f.index_offset != f.end_offset + DDL_RECORD_SIZE || f.end_offset > file_size ||
+      f.index_blocks > (file_size / DDL_INDEX_BLOCK_SIZE) || f.index_offset > file_size)
     return Corruption("footer: offsets do not match the file size " + N(file_size));
   // Every DATA or ZERO record takes at least a record header between the
   // file header and the END record, and covers at least 512 volume bytes:
@@ -323,7 +319,8 @@ Status CheckFooterAgainst(const Header& h, const Footer& f, uint64_t file_size) 
     return Corruption("footer: " + N(f.record_count) + " records cannot fit in " + N(record_bytes) +
                       " bytes of records for a volume of " + N(h.volume_size) + " bytes");
   const uint64_t expect = f.index_offset + f.index_blocks * DDL_INDEX_BLOCK_SIZE + DDL_FOOTER_SIZE;
-  if (expect > file_size) return Truncated("truncated: the footer describes " + N(expect) + " bytes, the file has " + N(file_size));
+  if (expect > file_size)
+    return Truncated("truncated: the footer describes " + N(expect) + " bytes, the file has " + N(file_size));
   if (expect != file_size) return Corruption("footer: offsets do not match the file size " + N(file_size));
   if (f.data_bytes > h.volume_size || f.zero_bytes > h.volume_size)
     return Corruption("footer: byte counts exceed the volume size");

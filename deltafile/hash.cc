@@ -100,9 +100,7 @@ void Fingerprint::Add(const Fingerprint& o) {
 void Fingerprint::Sub(const Fingerprint& o) {
   for (int i = 0; i < 4; i++) lane[i] -= o.lane[i];
 }
-bool Fingerprint::operator==(const Fingerprint& o) const {
-  return std::memcmp(lane, o.lane, sizeof lane) == 0;
-}
+bool Fingerprint::operator==(const Fingerprint& o) const { return std::memcmp(lane, o.lane, sizeof lane) == 0; }
 void Fingerprint::Encode(uint8_t out[DDL_FINGERPRINT_SIZE]) const {
   for (int i = 0; i < 4; i++) StoreLE64(out + 8 * i, lane[i]);
 }
@@ -125,8 +123,7 @@ bool Uuid::operator==(const Uuid& o) const { return std::memcmp(b, o.b, sizeof b
 
 std::string Uuid::ToString() const {
   std::string h = HexBytes(b, sizeof b);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
-         h.substr(20);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
 }
 
 bool Uuid::Parse(const std::string& s, Uuid* out) {

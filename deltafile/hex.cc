@@ -58,8 +58,7 @@ bool ParseHexBytes(std::string_view s, uint8_t* out, size_t n) {
   if (s.size() != 2 * n) return false;
   for (size_t i = 0; i < s.size(); i++)
     if (DigitValue(s[i]) < 0) return false;
-  for (size_t i = 0; i < n; i++)
-    out[i] = static_cast<uint8_t>(DigitValue(s[2 * i]) << 4 | DigitValue(s[2 * i + 1]));
+  for (size_t i = 0; i < n; i++) out[i] = static_cast<uint8_t>(DigitValue(s[2 * i]) << 4 | DigitValue(s[2 * i + 1]));
   return true;
 }
 

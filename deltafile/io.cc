@@ -23,8 +23,7 @@ Status File::ZeroRange(uint64_t off, uint64_t len) {
 Status File::ReadExact(uint64_t off, void* buf, size_t n) {
   size_t got = 0;
   DDL_RETURN_IF_ERROR(ReadAt(off, buf, n, &got));
-  if (got != n)
-    return Truncated(name() + ": unexpected end of file at byte " + std::to_string(off + got));
+  if (got != n) return Truncated(name() + ": unexpected end of file at byte " + std::to_string(off + got));
   return Status::Ok();
 }
 

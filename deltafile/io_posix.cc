@@ -45,8 +45,7 @@ Status ReadFully(const std::string& name, void* buf, size_t n, size_t* got, Read
 
 class PosixFile : public File {
  public:
-  PosixFile(std::string name, int fd, bool blockdev)
-      : File(std::move(name)), fd_(fd), blockdev_(blockdev) {}
+  PosixFile(std::string name, int fd, bool blockdev) : File(std::move(name)), fd_(fd), blockdev_(blockdev) {}
   ~PosixFile() override { ::close(fd_); }
   int Descriptor() const override { return fd_; }
 
@@ -175,7 +174,8 @@ class PosixEnv : public Env {
     }
     if (mode == OpenMode::kResume && (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || st.st_nlink != 1)) {
       ::close(fd);
-      return Status(Code::kIOError, path + ": not a regular file of ours (owner, type or link count); refusing to resume into it");
+      return Status(Code::kIOError,
+                    path + ": not a regular file of ours (owner, type or link count); refusing to resume into it");
     }
     if (mode == OpenMode::kResume) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return std::unique_ptr<File>(new PosixFile(path, fd, S_ISBLK(st.st_mode)));
@@ -194,8 +194,10 @@ class PosixEnv : public Env {
   Status SyncDirOf(const std::string& path) override {
     std::string dir = ".";
     size_t slash = path.rfind('/');
-    if (slash == 0) dir = "/";
-    else if (slash != std::string::npos) dir = path.substr(0, slash);
+    if (slash == 0)
+      dir = "/";
+    else if (slash != std::string::npos)
+      dir = path.substr(0, slash);
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return Errno(dir, "cannot open directory", errno);
     int r = ::fsync(fd);

@@ -110,8 +110,7 @@ Result<std::unique_ptr<RandomReader>> RandomReader::Open(File* file) {
     (e.type == DDL_REC_DATA ? data_bytes : zero_bytes) += e.length;
     expect_file += e.record_size;
   }
-  if (expect_file != r->f_.end_offset)
-    return Corruption(name + ": index does not account for every record byte");
+  if (expect_file != r->f_.end_offset) return Corruption(name + ": index does not account for every record byte");
   if (!order.CheckEnd(eh).ok() || data_bytes != r->f_.data_bytes || zero_bytes != r->f_.zero_bytes)
     return Corruption(name + ": index does not add up to the footer's totals");
   return r;

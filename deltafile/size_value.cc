@@ -14,17 +14,25 @@ SizeParse ParseSizeValue(const std::string& s, uint64_t* out) {
   bool too_large = false;
   for (; pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos])); pos++) {
     const uint64_t d = static_cast<uint64_t>(s[pos] - '0');
-    if (v > (UINT64_MAX - d) / 10) too_large = true;
-    else v = v * 10 + d;
+    if (v > (UINT64_MAX - d) / 10)
+      too_large = true;
+    else
+      v = v * 10 + d;
   }
   const std::string suf = s.substr(pos);
   uint64_t mul = 1;
-  if (suf == "" || suf == "B") mul = 1;
-  else if (suf == "K" || suf == "KiB" || suf == "k") mul = 1ull << 10;
-  else if (suf == "M" || suf == "MiB") mul = 1ull << 20;
-  else if (suf == "G" || suf == "GiB") mul = 1ull << 30;
-  else if (suf == "T" || suf == "TiB") mul = 1ull << 40;
-  else return SizeParse::kJunk;
+  if (suf == "" || suf == "B")
+    mul = 1;
+  else if (suf == "K" || suf == "KiB" || suf == "k")
+    mul = 1ull << 10;
+  else if (suf == "M" || suf == "MiB")
+    mul = 1ull << 20;
+  else if (suf == "G" || suf == "GiB")
+    mul = 1ull << 30;
+  else if (suf == "T" || suf == "TiB")
+    mul = 1ull << 40;
+  else
+    return SizeParse::kJunk;
   if (too_large || v > UINT64_MAX / mul) return SizeParse::kTooLarge;
   *out = v * mul;
   return SizeParse::kOk;

@@ -62,8 +62,8 @@ const char* CodeName(Code c);
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {   // NOLINT
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok());
   }
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -82,16 +82,15 @@ class Result {
 
 }  // namespace ddl
 
-#define DDL_RETURN_IF_ERROR(expr)        \
-  do {                                   \
-    ::ddl::Status _s = (expr);           \
-    if (!_s.ok()) return _s;             \
+#define DDL_RETURN_IF_ERROR(expr) \
+  do {                            \
+    ::ddl::Status _s = (expr);    \
+    if (!_s.ok()) return _s;      \
   } while (0)
 
 #define DDL_CONCAT_INNER(a, b) a##b
 #define DDL_CONCAT(a, b) DDL_CONCAT_INNER(a, b)
-#define DDL_ASSIGN_OR_RETURN(lhs, expr) \
-  DDL_ASSIGN_OR_RETURN_IMPL(DDL_CONCAT(_res_, __LINE__), lhs, expr)
+#define DDL_ASSIGN_OR_RETURN(lhs, expr) DDL_ASSIGN_OR_RETURN_IMPL(DDL_CONCAT(_res_, __LINE__), lhs, expr)
 #define DDL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return tmp.status();             \

@@ -131,10 +131,9 @@ Status StreamReader::Finish() {
       if (entries != records || b != IndexBlocksFor(records))
         return Fail(Corruption("index has " + std::to_string(entries) + " entries for " + std::to_string(records) +
                                " records"));
-      if (index_seen.Digest() != index_expected_.Digest())
-        return Fail(Corruption("index does not match the records"));
-      if (f_.record_count != records || f_.end_offset != end_offset_ || f_.index_offset != end_offset_ + DDL_RECORD_SIZE ||
-          f_.index_blocks != b)
+      if (index_seen.Digest() != index_expected_.Digest()) return Fail(Corruption("index does not match the records"));
+      if (f_.record_count != records || f_.end_offset != end_offset_ ||
+          f_.index_offset != end_offset_ + DDL_RECORD_SIZE || f_.index_blocks != b)
         return Fail(Corruption("footer does not match the file"));
       if (f_.data_bytes != totals_.data_bytes || f_.zero_bytes != totals_.zero_bytes ||
           f_.payload_bytes != totals_.payload_bytes || f_.changed_chunks != totals_.changed_chunks)

@@ -89,7 +89,8 @@ TextWriter& TextWriter::AddUuid(std::string_view key, const Uuid& u) { return Ad
 Result<std::string> TextWriter::Finish(const std::string& name) const {
   auto bad = [&](const std::string& why) { return InvalidArgument(name + ": cannot write " + f_.what + ": " + why); };
   if (!error_.empty()) return bad(error_);
-  if (lines_ + (f_.write_checksum ? 1 : 0) > f_.max_lines) return bad("more than " + std::to_string(f_.max_lines) + " lines");
+  if (lines_ + (f_.write_checksum ? 1 : 0) > f_.max_lines)
+    return bad("more than " + std::to_string(f_.max_lines) + " lines");
   if (size() > f_.max_bytes) return bad("larger than " + std::to_string(f_.max_bytes) + " bytes");
   if (!f_.write_checksum) return body_;
   return body_ + std::string(kTrailerKey) + Hex64(Xxh64(body_.data(), body_.size())) + "\n";

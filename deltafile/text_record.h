@@ -41,8 +41,8 @@ struct TextFormat {
   std::string magic;  // the whole first line, without '\n'
   std::string what;   // "replica state": errors read "NAME: damaged replica state: ..."
   size_t max_bytes = 64 << 10;
-  size_t max_line = 4096;  // bytes of one line, '\n' excluded
-  size_t max_lines = 256;  // magic and trailer included
+  size_t max_line = 4096;               // bytes of one line, '\n' excluded
+  size_t max_lines = 256;               // magic and trailer included
   std::vector<std::string> repeatable;  // keys that may appear more than once
   // Accept, on read, a file written before this format had a checksum line
   // (then nothing guards the fields but their own checks).
@@ -59,10 +59,10 @@ class TextWriter {
   explicit TextWriter(const TextFormat& f);
 
   TextWriter& Add(std::string_view key, std::string_view value);
-  TextWriter& AddU64(std::string_view key, uint64_t v);       // decimal
-  TextWriter& AddHex64(std::string_view key, uint64_t v);     // 16 hex digits
+  TextWriter& AddU64(std::string_view key, uint64_t v);                     // decimal
+  TextWriter& AddHex64(std::string_view key, uint64_t v);                   // 16 hex digits
   TextWriter& AddFingerprint(std::string_view key, const Fingerprint& fp);  // 64 hex digits
-  TextWriter& AddUuid(std::string_view key, const Uuid& u);   // 8-4-4-4-12
+  TextWriter& AddUuid(std::string_view key, const Uuid& u);                 // 8-4-4-4-12
 
   // Bytes the line `key value\n` takes.
   static size_t LineSize(std::string_view key, std::string_view value) { return key.size() + value.size() + 2; }
@@ -119,7 +119,7 @@ class TextRecord {
 // Field syntax, shared by the getters and by formats with several values
 // on one line (a catalog's member lines). Exact: no sign, no spaces, no
 // leading "+"; false when the value does not fit.
-bool ParseDecimalU64(std::string_view s, uint64_t* v);  // [0-9]{1,20}, at most 2^64-1
+bool ParseDecimalU64(std::string_view s, uint64_t* v);          // [0-9]{1,20}, at most 2^64-1
 bool ParseFingerprintHex(std::string_view s, Fingerprint* fp);  // Fingerprint::Hex()
 // [a-z0-9_]+
 bool ValidTextKey(std::string_view key);

@@ -19,14 +19,14 @@ Status VerifyDelta(File* delta, const VerifyOptions& o, VerifyReport* report) {
   if (o.base != nullptr) {
     DDL_ASSIGN_OR_RETURN(uint64_t bsize, o.base->Size());
     if (bsize != h.volume_size && !(h.seed() && bsize < h.volume_size))
-      return Status(Code::kWrongBase, o.base->name() + ": size " + std::to_string(bsize) + " differs from the delta's volume size " +
-                                          std::to_string(h.volume_size));
+      return Status(Code::kWrongBase, o.base->name() + ": size " + std::to_string(bsize) +
+                                          " differs from the delta's volume size " + std::to_string(h.volume_size));
     ScanOptions so;
     so.threads = o.threads;
     DDL_ASSIGN_OR_RETURN(Fingerprint fp, ImageFingerprint(o.base, h.chunk_shift, h.volume_size, so));
     if (fp != h.base.fingerprint)
-      return Status(Code::kWrongBase, o.base->name() + ": is not the base of " + delta->name() +
-                                          " (fingerprint " + fp.Hex().substr(0, 16) + ", delta expects " +
+      return Status(Code::kWrongBase, o.base->name() + ": is not the base of " + delta->name() + " (fingerprint " +
+                                          fp.Hex().substr(0, 16) + ", delta expects " +
                                           h.base.fingerprint.Hex().substr(0, 16) + ")");
   }
 

@@ -1,8 +1,8 @@
 // writer.cc - DeltaWriter.
 #include "deltafile/writer.h"
 
-#include <ctime>
 #include <cstring>
+#include <ctime>
 
 #include "deltafile/hash.h"
 
@@ -39,8 +39,8 @@ Result<std::unique_ptr<DeltaWriter>> DeltaWriter::Create(File* out, const Writer
   w->pool_ = std::make_unique<OrderedPool<EncodedRecord>>(
       o.threads, 2 * size_t(o.threads) + 2, [self](EncodedRecord&& r) { return self->Append(std::move(r)); });
   const int level = o.level;
-  w->cutter_ = std::make_unique<RecordCutter>(
-      o.chunk_shift, o.frame_max, o.volume_size, [self, level](RawRecord&& raw) {
+  w->cutter_ =
+      std::make_unique<RecordCutter>(o.chunk_shift, o.frame_max, o.volume_size, [self, level](RawRecord&& raw) {
         auto shared = std::make_shared<RawRecord>(std::move(raw));
         return self->pool_->Submit([shared, level] {
           return EncodeRecord(std::move(*shared), level > 0 ? ThreadCompressor(level) : nullptr);

@@ -26,8 +26,8 @@
 namespace ddl {
 
 struct WriterOptions {
-  Uuid volume_uuid;          // nil: unbound lineage
-  uint64_t volume_size = 0;  // multiple of 512
+  Uuid volume_uuid;           // nil: unbound lineage
+  uint64_t volume_size = 0;   // multiple of 512
   uint32_t chunk_shift = 12;  // 4 KiB: see ddloop-create(8) for why
   uint32_t frame_max = DDL_FRAME_MAX_LIMIT;
   int level = 3;    // zstd level; 0 stores records raw

@@ -67,7 +67,8 @@ Status HeadJournal::Put(JournalType t, const JournalEntry* e, size_t n) {
 }
 
 Status HeadJournal::Append(const JournalEntry* e, size_t n) {
-  for (size_t done = 0; done < n; done += kBatch) DDL_RETURN_IF_ERROR(Put(JournalType::kEntries, e + done, std::min(kBatch, n - done)));
+  for (size_t done = 0; done < n; done += kBatch)
+    DDL_RETURN_IF_ERROR(Put(JournalType::kEntries, e + done, std::min(kBatch, n - done)));
   return file_->Sync();
 }
 

@@ -23,7 +23,8 @@ struct SegmentOut {
 Status ReadSegment(File* f, uint64_t off, uint8_t* buf, size_t len) {
   size_t got = 0;
   DDL_RETURN_IF_ERROR(f->ReadAt(off, buf, len, &got));
-  if (got != len) return Truncated(f->name() + ": shrank while being read (short read at byte " + std::to_string(off + got) + ")");
+  if (got != len)
+    return Truncated(f->name() + ": shrank while being read (short read at byte " + std::to_string(off + got) + ")");
   return Status::Ok();
 }
 
@@ -77,8 +78,8 @@ Status CreateDeltaFromImages(File* old_img, File* new_img, File* out, const Imag
   if (old_img != nullptr) {
     DDL_ASSIGN_OR_RETURN(uint64_t osize, old_img->Size());
     if (osize != size)
-      return InvalidArgument(old_img->name() + ": size " + std::to_string(osize) + " differs from " +
-                             new_img->name() + " (" + std::to_string(size) + "); images of one volume have one size");
+      return InvalidArgument(old_img->name() + ": size " + std::to_string(osize) + " differs from " + new_img->name() +
+                             " (" + std::to_string(size) + "); images of one volume have one size");
   }
   WriterOptions w = o.writer;
   w.volume_size = size;
@@ -107,12 +108,11 @@ Status CreateDeltaFromImages(File* old_img, File* new_img, File* out, const Imag
 
   result->volume_size = size;
   result->base.fingerprint = base_fp;
-  result->base.snapshot = old_img == nullptr ? Uuid()
+  result->base.snapshot = old_img == nullptr        ? Uuid()
                           : o.base_snapshot.IsNil() ? Uuid::ForContent(w.volume_uuid, base_fp)
                                                     : o.base_snapshot;
   result->target.fingerprint = target_fp;
-  result->target.snapshot =
-      o.target_snapshot.IsNil() ? Uuid::ForContent(w.volume_uuid, target_fp) : o.target_snapshot;
+  result->target.snapshot = o.target_snapshot.IsNil() ? Uuid::ForContent(w.volume_uuid, target_fp) : o.target_snapshot;
   DDL_RETURN_IF_ERROR(writer->Finish(result->base, result->target));
   result->stats = writer->stats();
   return Status::Ok();

@@ -14,9 +14,9 @@
 namespace ddl {
 
 struct ImageDiffOptions {
-  WriterOptions writer;   // volume_size is taken from the new image
-  Uuid base_snapshot;     // nil: derived from content (deltafile(5))
-  Uuid target_snapshot;   // nil: derived from content
+  WriterOptions writer;  // volume_size is taken from the new image
+  Uuid base_snapshot;    // nil: derived from content (deltafile(5))
+  Uuid target_snapshot;  // nil: derived from content
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 

@@ -166,8 +166,8 @@ Status Volume::OpenHead(const OpenOptions& o) {
   ZeroBits(&dirty_bits_, words);
   std::string data = SegmentDataPath(dir_, st.head_id);
   if (!writable_ && !env_->Exists(data)) return Status::Ok();  // a head never written: nothing to read
-  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> head, writable_ ? OpenDataFile(env_, data, st.size)
-                                                             : env_->Open(data, OpenMode::kRead));
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> head,
+                       writable_ ? OpenDataFile(env_, data, st.size) : env_->Open(data, OpenMode::kRead));
   head_ = std::move(head);
   std::vector<JournalEntry> entries;
   bool clean = true;
@@ -200,9 +200,7 @@ uint64_t Volume::head_chunks() const {
   return n;
 }
 
-bool Volume::InHead(uint64_t c) const {
-  return (head_bits_[c >> 6].load(std::memory_order_acquire) >> (c & 63)) & 1;
-}
+bool Volume::InHead(uint64_t c) const { return (head_bits_[c >> 6].load(std::memory_order_acquire) >> (c & 63)) & 1; }
 
 void Volume::MarkWritten(uint64_t first, uint64_t last) {
   for (uint64_t c = first; c <= last; c++) {
@@ -326,9 +324,9 @@ Result<std::vector<JournalEntry>> Volume::HeadEntries() {
   const VolumeState& st = state();
   std::vector<JournalEntry> all;
   bool clean = true;
-  DDL_ASSIGN_OR_RETURN(std::unique_ptr<HeadJournal> j, HeadJournal::Open(env_, JournalPath(dir_, st.head_id), st.volume,
-                                                                         st.head_id, st.chunk_count(), false, &all,
-                                                                         &clean));
+  DDL_ASSIGN_OR_RETURN(std::unique_ptr<HeadJournal> j,
+                       HeadJournal::Open(env_, JournalPath(dir_, st.head_id), st.volume, st.head_id, st.chunk_count(),
+                                         false, &all, &clean));
   std::map<uint64_t, ChunkHash> latest;
   for (const JournalEntry& e : all) latest[e.chunk] = e.hash;
   std::vector<JournalEntry> out;
@@ -360,8 +358,8 @@ Status Volume::StartNewHead(uint64_t id) {
   head_ = std::move(head);
   std::vector<JournalEntry> none;
   bool clean;
-  DDL_ASSIGN_OR_RETURN(journal_, HeadJournal::Open(env_, JournalPath(dir_, id), st.volume, id, st.chunk_count(), true,
-                                                   &none, &clean));
+  DDL_ASSIGN_OR_RETURN(
+      journal_, HeadJournal::Open(env_, JournalPath(dir_, id), st.volume, id, st.chunk_count(), true, &none, &clean));
   return Status::Ok();
 }
 
@@ -371,7 +369,8 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name_in) {
   const VolumeState& st = state();
   std::string name = name_in.empty() ? "snap-" + std::to_string(st.head_id) : name_in;
   if (name.size() > kMaxNameLength || name[0] == '#' || name.find_first_of("/\n") != std::string::npos)
-    return InvalidArgument(dir_ + ": snapshot name '" + name + "' is not allowed (at most 255 bytes, no '/', "
+    return InvalidArgument(dir_ + ": snapshot name '" + name +
+                           "' is not allowed (at most 255 bytes, no '/', "
                            "newline or leading '#')");
   if (st.Find(name) >= 0) return InvalidArgument(dir_ + ": a snapshot named '" + name + "' exists");
   DDL_RETURN_IF_ERROR(FlushLocked());
@@ -386,8 +385,8 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name_in) {
     fp.Add(e.chunk, e.hash);
   }
   uint64_t id = st.head_id;
-  DDL_RETURN_IF_ERROR(WriteIndexFile(env_, SegmentIndexPath(dir_, id, 1), IndexId{st.volume, id, 1, st.chunk_count()},
-                                     index));
+  DDL_RETURN_IF_ERROR(
+      WriteIndexFile(env_, SegmentIndexPath(dir_, id, 1), IndexId{st.volume, id, 1, st.chunk_count()}, index));
   SnapshotInfo snap;
   snap.id = id;
   snap.name = name;
@@ -397,7 +396,8 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name_in) {
   snap.index_gen = 1;
   snap.chunks = index.size();
   uint64_t new_head = st.next_id;
-  DDL_RETURN_IF_ERROR(manifest_->Append(RecordType::kSnapshotCreate, EncodeSnapshotCreate(snap, new_head, new_head + 1)));
+  DDL_RETURN_IF_ERROR(
+      manifest_->Append(RecordType::kSnapshotCreate, EncodeSnapshotCreate(snap, new_head, new_head + 1)));
   for (const IndexEntry& e : index) sealed_[e.chunk] = Sealed{id, e.new_hash};
   Status s = StartNewHead(new_head);
   if (!s.ok()) {

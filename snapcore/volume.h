@@ -107,9 +107,9 @@ struct Entropy {
 };
 
 struct CreateOptions {
-  uint64_t size = 0;          // multiple of 512
-  uint32_t chunk_shift = 12;  // 4 KiB, the deltafile default
-  Uuid volume;                // nil: random
+  uint64_t size = 0;                                            // multiple of 512
+  uint32_t chunk_shift = 12;                                    // 4 KiB, the deltafile default
+  Uuid volume;                                                  // nil: random
   std::function<void(uint64_t done, uint64_t total)> progress;  // import
   Entropy entropy;
 };
@@ -119,7 +119,7 @@ struct OpenOptions {
   // Opens a volume whose revert was interrupted (only Revert may follow).
   bool allow_pending_revert = false;
   std::function<void(const std::string&)> note;  // recovery messages
-  Entropy entropy;  // for snapshot UUIDs and times
+  Entropy entropy;                               // for snapshot UUIDs and times
 };
 
 class Volume {
@@ -170,7 +170,7 @@ class Volume {
   Status CopyChunks(File* from, File* to, const std::vector<uint64_t>& chunks);
 
   struct Sealed {
-    uint64_t seg;  // 0: the chunk is in the head, its parent's owner unknown
+    uint64_t seg;    // 0: the chunk is in the head, its parent's owner unknown
     ChunkHash hash;  // content in the newest snapshot
   };
 
@@ -187,11 +187,11 @@ class Volume {
   std::unordered_map<uint64_t, Sealed> sealed_;
   std::vector<std::atomic<uint64_t>> head_bits_;
   std::vector<std::atomic<uint64_t>> dirty_bits_;
-  std::vector<uint64_t> flush_bits_;       // dirty words taken by a flush
+  std::vector<uint64_t> flush_bits_;         // dirty words taken by a flush
   std::vector<JournalEntry> flush_entries_;  // preallocated journal batch
   std::vector<uint8_t> flush_buf_;
   std::vector<uint8_t> rmw_buf_;  // partial-chunk writes (exclusive lock)
-  std::shared_mutex io_mu_;   // shared: read, write, flush; exclusive: the rest
+  std::shared_mutex io_mu_;       // shared: read, write, flush; exclusive: the rest
   std::mutex flush_mu_;
 };
 

@@ -36,7 +36,6 @@ struct VolumeDeltaResult {
 
 // Writes the delta to `out` strictly front to back from offset 0 (it may be
 // a pipe or a device); the caller syncs it, and renames it when a file.
-Status WriteVolumeDelta(Env* env, const std::string& dir, const VolumeDeltaOptions& o, File* out,
-                        VolumeDeltaResult* r);
+Status WriteVolumeDelta(Env* env, const std::string& dir, const VolumeDeltaOptions& o, File* out, VolumeDeltaResult* r);
 
 }  // namespace ddl::vol

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* clang-format off */
+/* (plain C in the kernel's style, shared with kernel/: CONTRIBUTING.md) */
 /*
  * volume_disk_format.h - the on-disk format of a ddloop volume's metadata,
  * version 1, and of the COW overlay file's trailer.

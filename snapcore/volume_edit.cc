@@ -33,7 +33,8 @@ Status Volume::DeleteFold(int i) {
   const VolumeState& st = state();
   SnapshotInfo s = st.snaps[i];
   IndexId id{st.volume, s.id, s.index_gen, st.chunk_count()};
-  DDL_ASSIGN_OR_RETURN(std::vector<IndexEntry> entries, ReadIndexFile(env_, SegmentIndexPath(dir_, s.id, s.index_gen), id));
+  DDL_ASSIGN_OR_RETURN(std::vector<IndexEntry> entries,
+                       ReadIndexFile(env_, SegmentIndexPath(dir_, s.id, s.index_gen), id));
   std::vector<uint64_t> chunks;
   chunks.reserve(entries.size());
   for (const IndexEntry& e : entries) chunks.push_back(e.chunk);
@@ -88,8 +89,8 @@ Status Volume::DeleteMergeIntoNext(int i) {
     DDL_RETURN_IF_ERROR(to->Sync());
   }
   uint64_t gen = b.index_gen + 1;
-  DDL_RETURN_IF_ERROR(WriteIndexFile(env_, SegmentIndexPath(dir_, b.id, gen),
-                                     IndexId{st.volume, b.id, gen, st.chunk_count()}, merged));
+  DDL_RETURN_IF_ERROR(
+      WriteIndexFile(env_, SegmentIndexPath(dir_, b.id, gen), IndexId{st.volume, b.id, gen, st.chunk_count()}, merged));
   DeleteRecord d;
   d.id = a.id;
   d.mode = DeleteMode::kMergeIntoNext;
@@ -164,8 +165,9 @@ Status Volume::Revert(const std::string& key, const std::function<void(uint64_t,
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> nh, OpenDataFile(env_, SegmentDataPath(dir_, h), st.size));
   std::vector<JournalEntry> done_entries;
   bool clean;
-  DDL_ASSIGN_OR_RETURN(std::unique_ptr<HeadJournal> nj, HeadJournal::Open(env_, JournalPath(dir_, h), st.volume, h,
-                                                                          st.chunk_count(), true, &done_entries, &clean));
+  DDL_ASSIGN_OR_RETURN(
+      std::unique_ptr<HeadJournal> nj,
+      HeadJournal::Open(env_, JournalPath(dir_, h), st.volume, h, st.chunk_count(), true, &done_entries, &clean));
   std::unordered_set<uint64_t> done;
   for (const JournalEntry& e : done_entries) done.insert(e.chunk);
 

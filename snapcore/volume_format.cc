@@ -153,9 +153,7 @@ int VolumeState::IndexOfId(uint64_t id) const {
   return -1;
 }
 
-Identity VolumeState::ParentIdentity() const {
-  return snaps.empty() ? OriginIdentity() : snaps.back().identity();
-}
+Identity VolumeState::ParentIdentity() const { return snaps.empty() ? OriginIdentity() : snaps.back().identity(); }
 
 std::string EncodeCheckpoint(const VolumeState& s) {
   Enc e;
@@ -229,8 +227,7 @@ Status ApplyRecord(RecordType type, const uint8_t* p, size_t n, VolumeState* s) 
         c.revert_head = LoadLE64(h + AT(ddl_vol_checkpoint, revert_head));
         count = LoadLE64(h + AT(ddl_vol_checkpoint, snap_count));
       }
-      if (!d.ok() || c.size == 0 || c.size % 512 != 0 || c.chunk_shift < 9 || c.chunk_shift > 24 ||
-          count > n / 64)
+      if (!d.ok() || c.size == 0 || c.size % 512 != 0 || c.chunk_shift < 9 || c.chunk_shift > 24 || count > n / 64)
         return Bad("checkpoint fields out of range");
       for (uint64_t i = 0; i < count && d.ok(); i++) {
         SnapshotInfo snap = GetSnap(d);
@@ -288,8 +285,7 @@ Status ApplyRecord(RecordType type, const uint8_t* p, size_t n, VolumeState* s) 
         case DeleteMode::kMergeIntoHead:
           if (size_t(i) + 1 != s->snaps.size()) return Bad("merging a snapshot that is not the newest into the head");
           break;
-        default:
-          return Bad("unknown delete mode");
+        default: return Bad("unknown delete mode");
       }
       if (s->revert_target != 0) return Bad("delete during a revert");
       s->snaps.erase(s->snaps.begin() + i);
@@ -420,8 +416,7 @@ void EncodeJournalRecord(JournalType t, uint64_t seq, uint64_t segment, const Uu
 Status DecodeJournalRecord(const uint8_t* in, size_t n, const Uuid& volume, uint64_t segment, uint64_t seq,
                            JournalType* t, std::vector<JournalEntry>* out, size_t* size) {
   if (n < kJournalHeader + kJournalCsum) return Truncated("journal record incomplete");
-  if (LoadLE32(in + AT(ddl_vol_journal_header, magic)) != kJournalMagic)
-    return Corruption("journal record: bad magic");
+  if (LoadLE32(in + AT(ddl_vol_journal_header, magic)) != kJournalMagic) return Corruption("journal record: bad magic");
   uint32_t count = LoadLE32(in + AT(ddl_vol_journal_header, count));
   if (count > DDL_VOL_JOURNAL_MAX_ENTRIES) return Corruption("journal record: entry count out of range");
   *size = JournalRecordSize(count);
@@ -446,7 +441,9 @@ Status DecodeJournalRecord(const uint8_t* in, size_t n, const Uuid& volume, uint
 
 std::string ManifestPath(const std::string& dir) { return dir + "/manifest"; }
 std::string BasePath(const std::string& dir) { return dir + "/base"; }
-std::string SegmentDataPath(const std::string& dir, uint64_t id) { return dir + "/seg-" + std::to_string(id) + ".data"; }
+std::string SegmentDataPath(const std::string& dir, uint64_t id) {
+  return dir + "/seg-" + std::to_string(id) + ".data";
+}
 std::string SegmentIndexPath(const std::string& dir, uint64_t id, uint64_t gen) {
   return dir + "/seg-" + std::to_string(id) + "-" + std::to_string(gen) + ".idx";
 }

@@ -83,8 +83,8 @@ struct VolumeState {
   uint64_t create_ns = 0;
   Uuid origin_uuid;  // the state of `base` (creation, import, or the last fold)
   Fingerprint origin_fp;
-  uint64_t head_id = 0;  // the live head segment
-  uint64_t next_id = 1;  // ids are never reused
+  uint64_t head_id = 0;             // the live head segment
+  uint64_t next_id = 1;             // ids are never reused
   std::vector<SnapshotInfo> snaps;  // oldest first
   uint64_t revert_target = 0;       // nonzero while a revert is in progress
   uint64_t revert_head = 0;
@@ -101,11 +101,11 @@ struct VolumeState {
 };
 
 enum class RecordType : uint32_t {
-  kCheckpoint = DDL_VOL_REC_CHECKPOINT,            // the whole VolumeState
-  kSnapshotCreate = DDL_VOL_REC_SNAPSHOT_CREATE,   // the head was sealed as a snapshot; a new head begins
-  kSnapshotDelete = DDL_VOL_REC_SNAPSHOT_DELETE,   // a snapshot's segment was folded or merged away
-  kRevertBegin = DDL_VOL_REC_REVERT_BEGIN,         // a new head holding a snapshot's content is being built
-  kRevertDone = DDL_VOL_REC_REVERT_DONE,           // that head replaced the live one
+  kCheckpoint = DDL_VOL_REC_CHECKPOINT,           // the whole VolumeState
+  kSnapshotCreate = DDL_VOL_REC_SNAPSHOT_CREATE,  // the head was sealed as a snapshot; a new head begins
+  kSnapshotDelete = DDL_VOL_REC_SNAPSHOT_DELETE,  // a snapshot's segment was folded or merged away
+  kRevertBegin = DDL_VOL_REC_REVERT_BEGIN,        // a new head holding a snapshot's content is being built
+  kRevertDone = DDL_VOL_REC_REVERT_DONE,          // that head replaced the live one
 };
 
 enum class DeleteMode : uint32_t {
@@ -117,9 +117,9 @@ enum class DeleteMode : uint32_t {
 struct DeleteRecord {
   uint64_t id = 0;
   DeleteMode mode = DeleteMode::kFoldIntoBase;
-  uint64_t next_gen = 0;     // kMergeIntoNext: the next snapshot's new index
+  uint64_t next_gen = 0;  // kMergeIntoNext: the next snapshot's new index
   uint64_t next_chunks = 0;
-  Fingerprint origin_fp;     // kFoldIntoBase: the new origin
+  Fingerprint origin_fp;  // kFoldIntoBase: the new origin
   Uuid origin_uuid;
 };
 

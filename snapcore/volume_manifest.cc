@@ -5,8 +5,8 @@ namespace ddl::vol {
 
 Status Manifest::Create(Env* env, const std::string& dir, const VolumeState& s) {
   if (env->Exists(ManifestPath(dir))) return InvalidArgument(ManifestPath(dir) + ": already exists");
-  return WriteFileAtomic(env, ManifestPath(dir), EncodeManifestRecord(RecordType::kCheckpoint, 1, s.volume,
-                                                                      EncodeCheckpoint(s)));
+  return WriteFileAtomic(env, ManifestPath(dir),
+                         EncodeManifestRecord(RecordType::kCheckpoint, 1, s.volume, EncodeCheckpoint(s)));
 }
 
 Result<std::unique_ptr<Manifest>> Manifest::Open(Env* env, const std::string& dir, bool writable) {
@@ -70,8 +70,8 @@ Status Manifest::Replay(const std::string& bytes) {
       checkpoint_size_ = kManifestHeader + len + kManifestCsum;
     } else {
       if (vol != state_.volume) return Corruption(at + ": belongs to volume " + vol.ToString());
-      if (seq != seq_ + 1) return Corruption(at + ": sequence " + std::to_string(seq) + ", expected " +
-                                             std::to_string(seq_ + 1));
+      if (seq != seq_ + 1)
+        return Corruption(at + ": sequence " + std::to_string(seq) + ", expected " + std::to_string(seq_ + 1));
       if (type == RecordType::kCheckpoint) return Corruption(at + ": a second checkpoint");
     }
     DDL_RETURN_IF_ERROR(ApplyRecord(type, p + pos + kManifestHeader, len, &state_).Prefix(at));
@@ -89,8 +89,8 @@ Status Manifest::Append(RecordType t, const std::string& payload) {
   if (!file_) return InvalidArgument(path + ": opened read-only");
   if (broken_) return IOError(path + ": an earlier append failed; reopen the volume");
   VolumeState next = state_;
-  DDL_RETURN_IF_ERROR(ApplyRecord(t, reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), &next)
-                          .Prefix(path));
+  DDL_RETURN_IF_ERROR(
+      ApplyRecord(t, reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), &next).Prefix(path));
   std::string rec = EncodeManifestRecord(t, seq_ + 1, state_.volume, payload);
   Status s = file_->WriteAt(end_, rec.data(), rec.size());
   if (s.ok()) s = file_->Sync();

@@ -44,8 +44,8 @@ class Manifest {
   std::string dir_;
   std::unique_ptr<File> file_;  // writable only
   VolumeState state_;
-  uint64_t seq_ = 0;   // of the last record
-  uint64_t end_ = 0;   // file size
+  uint64_t seq_ = 0;  // of the last record
+  uint64_t end_ = 0;  // file size
   uint64_t checkpoint_size_ = 0;
   uint64_t records_ = 0;
   uint64_t torn_bytes_ = 0;

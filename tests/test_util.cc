@@ -43,9 +43,7 @@ Bytes TextBytes(size_t n, uint64_t seed) {
   return b;
 }
 
-void Put(Bytes* dst, size_t off, const Bytes& src) {
-  std::copy(src.begin(), src.end(), dst->begin() + off);
-}
+void Put(Bytes* dst, size_t off, const Bytes& src) { std::copy(src.begin(), src.end(), dst->begin() + off); }
 
 Bytes MakeDelta(const Bytes* old_img, const Bytes& new_img, WriterOptions w) {
   MemEnv env;

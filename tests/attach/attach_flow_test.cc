@@ -137,7 +137,8 @@ class AttachFlow : public ::testing::Test {
   }
   size_t Records() {
     size_t n = 0;
-    for (auto& e : std::filesystem::directory_iterator(run_.path())) n += e.path().filename().string().rfind("ddl-", 0) == 0;
+    for (auto& e : std::filesystem::directory_iterator(run_.path()))
+      n += e.path().filename().string().rfind("ddl-", 0) == 0;
     return n;
   }
 
@@ -251,8 +252,8 @@ TEST_F(AttachFlow, KernelBackendWhenLoadedAndTheChoiceRules) {
   AttachSpec kernel = ChainSpec();
   kernel.backend.kernel = true;
   EXPECT_EQ(Attach(kernel, &none).status().code(), Code::kIOError);  // no driver
-  EXPECT_TRUE(none.log.empty());  // refused before any step
-  EXPECT_EQ(Records(), 1u);       // only the successful kernel attach above
+  EXPECT_TRUE(none.log.empty());                                     // refused before any step
+  EXPECT_EQ(Records(), 1u);                                          // only the successful kernel attach above
 }
 
 TEST_F(AttachFlow, CowIsWritableOverFuse) {

@@ -7,8 +7,8 @@
 
 #include <random>
 
-#include "deltafile/chain.h"
 #include "attach/cow_overlay.h"
+#include "deltafile/chain.h"
 #include "tests/test_util.h"
 
 namespace ddl::test {

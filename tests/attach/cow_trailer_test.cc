@@ -12,9 +12,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "attach/cow_overlay.h"
 #include "deltafile/chain.h"
 #include "deltafile/endian.h"
-#include "attach/cow_overlay.h"
 #include "snapcore/volume_disk_format.h"
 #include "tests/test_util.h"
 
@@ -56,13 +56,12 @@ TEST(CowTrailer, FileMatchesTheDocumentedLayout) {
   EXPECT_EQ(std::memcmp(t + offsetof(ddl_cow_trailer, magic), DDL_COW_MAGIC, DDL_COW_MAGIC_LEN), 0);
   EXPECT_EQ(LoadLE64(t + offsetof(ddl_cow_trailer, volume_size)), size);
   const Identity& id = chain.value()->target_header().target;
-  EXPECT_EQ(std::memcmp(t + offsetof(ddl_cow_trailer, target) + offsetof(ddl_identity, snapshot_uuid),
-                        id.snapshot.b, DDL_UUID_SIZE),
+  EXPECT_EQ(std::memcmp(t + offsetof(ddl_cow_trailer, target) + offsetof(ddl_identity, snapshot_uuid), id.snapshot.b,
+                        DDL_UUID_SIZE),
             0);
   uint8_t fp[DDL_FINGERPRINT_SIZE];
   id.fingerprint.Encode(fp);
-  EXPECT_EQ(std::memcmp(t + offsetof(ddl_cow_trailer, target) + offsetof(ddl_identity, fingerprint), fp, sizeof fp),
-            0);
+  EXPECT_EQ(std::memcmp(t + offsetof(ddl_cow_trailer, target) + offsetof(ddl_identity, fingerprint), fp, sizeof fp), 0);
   for (size_t i = 0; i < sizeof(ddl_cow_trailer::reserved); i++)
     ASSERT_EQ(t[offsetof(ddl_cow_trailer, reserved) + i], 0) << "reserved byte " << i;
   EXPECT_EQ(LoadLE64(t + offsetof(ddl_cow_trailer, csum)), Xxh64(t, offsetof(ddl_cow_trailer, csum)));

@@ -21,8 +21,7 @@ TEST(MountTable, ParsesFieldsOfEachLine) {
 
 TEST(MountTable, UnescapesOctal) {
   // The kernel writes a space as \040, a backslash as \134, a tab as \011.
-  std::vector<MountEntry> m =
-      ParseMountInfo("40 22 7:3 /a\\134b /mnt/my\\040disk\\011x rw - ext4 /dev/loop3 rw\n");
+  std::vector<MountEntry> m = ParseMountInfo("40 22 7:3 /a\\134b /mnt/my\\040disk\\011x rw - ext4 /dev/loop3 rw\n");
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0].mount_point, "/mnt/my disk\tx");
   EXPECT_EQ(m[0].root, "/a\\b");
@@ -31,7 +30,7 @@ TEST(MountTable, UnescapesOctal) {
 
 TEST(MountTable, KeepsABackslashThatIsNotAnEscape) {
   EXPECT_EQ(UnescapeMountField("a\\9bc"), "a\\9bc");
-  EXPECT_EQ(UnescapeMountField("a\\08"), "a\\08");   // 8 is not octal
+  EXPECT_EQ(UnescapeMountField("a\\08"), "a\\08");      // 8 is not octal
   EXPECT_EQ(UnescapeMountField("end\\04"), "end\\04");  // too short at the end
   EXPECT_EQ(UnescapeMountField("\\"), "\\");
 }
@@ -40,7 +39,7 @@ TEST(MountTable, SkipsMalformedLines) {
   const std::string text =
       "\n"
       "garbage\n"
-      "1 2 3:4 /\n"                       // four fields
+      "1 2 3:4 /\n"                      // four fields
       "x 2 3:4 / /not-a-number-id rw\n"  // mount id not a number
       "1 y 3:4 / /not-a-number-parent rw\n"
       "1 2 nodev / /no-devno rw\n"
@@ -56,7 +55,8 @@ TEST(MountTable, SkipsMalformedLines) {
 TEST(MountTable, ReadsLongLines) {
   // Longer than any fixed buffer (the old reader stopped at 4095 bytes).
   std::string dir = "/" + std::string(100000, 'd') + "\\040end";
-  std::vector<MountEntry> m = ParseMountInfo("1 2 0:9 / /short rw\n7 1 0:50 / " + dir + " rw - fuse x rw\n3 1 0:2 / /after rw\n");
+  std::vector<MountEntry> m =
+      ParseMountInfo("1 2 0:9 / /short rw\n7 1 0:50 / " + dir + " rw - fuse x rw\n3 1 0:2 / /after rw\n");
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(m[1].mount_point, "/" + std::string(100000, 'd') + " end");
   EXPECT_EQ(m[1].devno, "0:50");

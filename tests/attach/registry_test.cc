@@ -97,7 +97,8 @@ TEST_F(Registry, DamagedRecordIsAnErrorNotACrash) {
     ASSERT_FALSE(r.ok()) << c.why;
     EXPECT_EQ(r.status().code(), Code::kCorruption) << c.why;
     EXPECT_EQ(r.status().message().rfind(path + ": damaged attachment record: ", 0), 0u) << r.status().message();
-    EXPECT_NE(r.status().message().find(c.why), std::string::npos) << r.status().message() << " (want: " << c.why << ")";
+    EXPECT_NE(r.status().message().find(c.why), std::string::npos)
+        << r.status().message() << " (want: " << c.why << ")";
     EXPECT_EQ(r.status().message().find('\n'), std::string::npos);
     // A listing still shows the good one and leaves the damaged one out.
     std::vector<Attachment> all = ListAttachments();
@@ -130,8 +131,9 @@ TEST_F(Registry, RecordHasAChecksumAndOldRecordsStillLoad) {
   EXPECT_EQ(r.status().code(), Code::kCorruption);
   EXPECT_NE(r.status().message().find("checksum"), std::string::npos) << r.status().message();
 
-  WriteState(*a, "id " + a->id + "\nkind fuse\nloop /dev/loop3\nfs_mount \nbase /b.img\ncow \npid 42\ncreated 7\n"
-                 "delta /d/1.delta\ndelta /d/2.delta\n");
+  WriteState(*a, "id " + a->id +
+                     "\nkind fuse\nloop /dev/loop3\nfs_mount \nbase /b.img\ncow \npid 42\ncreated 7\n"
+                     "delta /d/1.delta\ndelta /d/2.delta\n");
   auto old = LoadAttachment(a->dir);
   ASSERT_TRUE(old.ok()) << old.status().message();
   EXPECT_EQ(old->loop, "/dev/loop3");

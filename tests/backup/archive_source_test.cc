@@ -41,8 +41,7 @@ TEST(ArchiveSource, MissingFileIsNotFound) {
   MemEnv env;
   auto s = ArchiveSource::Open(&env, "/nonexistent-ddloop-dir/a.tar");
   EXPECT_EQ(s.status().code(), Code::kNotFound);
-  EXPECT_EQ(s.status().message().rfind("/nonexistent-ddloop-dir/a.tar: cannot open: ", 0), 0u)
-      << s.status().message();
+  EXPECT_EQ(s.status().message().rfind("/nonexistent-ddloop-dir/a.tar: cannot open: ", 0), 0u) << s.status().message();
 }
 
 TEST(ArchiveSource, FifoIsReadThroughItsDescriptor) {

@@ -71,7 +71,8 @@ class MemTransport : public Transport {
     std::vector<std::string> names;
     const std::string p = dir + "/";
     for (const auto& [k, v] : objects)
-      if (k.compare(0, p.size(), p) == 0 && k.find('/', p.size()) == std::string::npos) names.push_back(k.substr(p.size()));
+      if (k.compare(0, p.size(), p) == 0 && k.find('/', p.size()) == std::string::npos)
+        names.push_back(k.substr(p.size()));
     if (names.empty()) return Status(Code::kNotFound, Describe(p) + ": no such directory");
     return names;
   }

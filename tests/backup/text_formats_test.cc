@@ -100,9 +100,9 @@ TEST(OldTextFormats, S3UploadStateWithoutChecksumLineReadsAndIsWrittenWithOne) {
   EXPECT_EQ(back.etags, u.etags);
   std::string damaged = *again;
   damaged[20] ^= 1;
-  EXPECT_FALSE(back.Decode(damaged, "s3-upload-x"));  // now the checksum guards it
+  EXPECT_FALSE(back.Decode(damaged, "s3-upload-x"));                      // now the checksum guards it
   EXPECT_FALSE(back.Decode(text + "part 99999 \"x\"\n", "s3-upload-x"));  // past S3's 10000 parts
-  EXPECT_FALSE(back.Decode(text + "part 1 \"again\"\n", "s3-upload-x"));   // a part twice
+  EXPECT_FALSE(back.Decode(text + "part 1 \"again\"\n", "s3-upload-x"));  // a part twice
   std::string big = text;
   big.replace(big.find("size 50331648"), 13, "size 18446744073709551616");
   EXPECT_FALSE(back.Decode(big, "s3-upload-x"));  // 2^64 is not a size

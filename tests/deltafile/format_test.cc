@@ -121,9 +121,9 @@ TEST(Fingerprint, IsAnAdditiveSetHash) {
   x.Add(1, hb);
   y.Add(1, hb);
   y.Add(0, ha);
-  EXPECT_TRUE(x == y);                 // order-free
+  EXPECT_TRUE(x == y);  // order-free
   x.Sub(1, hb);
-  x.Add(1, ha);                        // replace chunk 1's element
+  x.Add(1, ha);  // replace chunk 1's element
   Fingerprint z;
   z.Add(0, ha);
   z.Add(1, ha);
@@ -138,11 +138,11 @@ TEST(Fingerprint, IsAnAdditiveSetHash) {
   Fingerprint orig;
   orig.Add(0, ha);
   orig.Add(1, hb);
-  EXPECT_FALSE(swapped == orig);       // positions matter
+  EXPECT_FALSE(swapped == orig);  // positions matter
   EXPECT_TRUE(HashChunk(Bytes(4096, 0).data(), 4096).IsZeroMarker());
   Fingerprint zero;
   zero.Add(5, HashChunk(Bytes(512, 0).data(), 512));
-  EXPECT_TRUE(zero.IsZero());          // zero chunks contribute nothing
+  EXPECT_TRUE(zero.IsZero());  // zero chunks contribute nothing
   uint8_t enc[32];
   orig.Encode(enc);
   EXPECT_TRUE(Fingerprint::Decode(enc) == orig);

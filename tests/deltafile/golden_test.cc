@@ -86,8 +86,10 @@ TEST(Golden, RandomReadsMatchTheTarget) {
 }
 
 TEST(Golden, InvalidFilesFailWithTheirSpecificError) {
-  auto expected = ParseExpected(std::string(
-      [] { Bytes b = ReadFileBytes(Golden("invalid/EXPECTED")); return std::string(b.begin(), b.end()); }()));
+  auto expected = ParseExpected(std::string([] {
+    Bytes b = ReadFileBytes(Golden("invalid/EXPECTED"));
+    return std::string(b.begin(), b.end());
+  }()));
   ASSERT_GE(expected.size(), 20u);
   const Bytes v1 = ReadFileBytes(Golden("valid/v1.img"));
   for (const auto& e : expected) {

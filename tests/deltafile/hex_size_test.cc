@@ -27,8 +27,8 @@ TEST(Hex, ParsersAreStrict) {
   uint64_t v = 7;
   EXPECT_TRUE(ParseHex64("00000000deadbeef", &v));
   EXPECT_EQ(v, 0xdeadbeefull);
-  for (const char* bad : {"", "00000000DEADBEEF", "deadbeef", "0000000000000000f", "-000000000000001", " 000000000000001",
-                          "0x00000000000001", "000000000000000g"}) {
+  for (const char* bad : {"", "00000000DEADBEEF", "deadbeef", "0000000000000000f", "-000000000000001",
+                          " 000000000000001", "0x00000000000001", "000000000000000g"}) {
     v = 7;
     EXPECT_FALSE(ParseHex64(bad, &v)) << bad;
     EXPECT_EQ(v, 7u) << bad;
@@ -47,9 +47,17 @@ TEST(SizeValue, AcceptsDigitsAndOneSuffix) {
   struct Case {
     const char* text;
     uint64_t want;
-  } ok[] = {{"0", 0},          {"65536", 65536},          {"64K", 65536},     {"64k", 65536},
-            {"64KiB", 65536},  {"1M", 1 << 20},           {"1MiB", 1 << 20},  {"2G", 2ull << 30},
-            {"1T", 1ull << 40}, {"512B", 512},            {"16777215T", 16777215ull << 40},
+  } ok[] = {{"0", 0},
+            {"65536", 65536},
+            {"64K", 65536},
+            {"64k", 65536},
+            {"64KiB", 65536},
+            {"1M", 1 << 20},
+            {"1MiB", 1 << 20},
+            {"2G", 2ull << 30},
+            {"1T", 1ull << 40},
+            {"512B", 512},
+            {"16777215T", 16777215ull << 40},
             {"18446744073709551615", UINT64_MAX}};
   for (const Case& c : ok) {
     uint64_t v = 0;
@@ -59,14 +67,14 @@ TEST(SizeValue, AcceptsDigitsAndOneSuffix) {
 }
 
 TEST(SizeValue, TooLargeAndJunkAreErrorsNeverThrowsOrWraps) {
-  for (const char* big : {"18446744073709551616", "99999999999999999999", "999999999999999999999999999999",
-                          "16777216T", "17179869184G"}) {
+  for (const char* big : {"18446744073709551616", "99999999999999999999", "999999999999999999999999999999", "16777216T",
+                          "17179869184G"}) {
     uint64_t v = 7;
     EXPECT_EQ(ParseSizeValue(big, &v), SizeParse::kTooLarge) << big;
     EXPECT_EQ(v, 7u) << big;
   }
-  for (const char* junk : {"", "-1", "+1", " 1", "1 ", "4Kx", "1.5G", "K", "1e3", "0x10", "1KB", "1P", "G1",
-                           "12Q", "1kib"}) {
+  for (const char* junk :
+       {"", "-1", "+1", " 1", "1 ", "4Kx", "1.5G", "K", "1e3", "0x10", "1KB", "1P", "G1", "12Q", "1kib"}) {
     uint64_t v = 7;
     EXPECT_EQ(ParseSizeValue(junk, &v), SizeParse::kJunk) << junk;
     EXPECT_EQ(v, 7u) << junk;

@@ -76,10 +76,10 @@ Parts Parse(const Bytes& d) {
 
 // What to lie about when the file is put back together.
 struct Lies {
-  uint64_t volume_size = 0;    // 0: keep
-  uint64_t record_count = 0;   // 0: keep (then the index is written too)
-  size_t record = 0;           // the entry whose record_size is a lie
-  uint32_t record_size = 0;    // 0: keep
+  uint64_t volume_size = 0;   // 0: keep
+  uint64_t record_count = 0;  // 0: keep (then the index is written too)
+  size_t record = 0;          // the entry whose record_size is a lie
+  uint32_t record_size = 0;   // 0: keep
 };
 
 // Lays the parts out again with the lies, every checksum right (except the

@@ -23,8 +23,10 @@ Bytes Apply(const Bytes* base, const std::vector<Bytes>& deltas, Status* st = nu
   o.checkpoint_bytes = 8192;
   ApplyReport rep;
   Status s = ApplyChain(names, "img", o, &rep);
-  if (st) *st = s;
-  else EXPECT_TRUE(s.ok()) << s.message();
+  if (st)
+    *st = s;
+  else
+    EXPECT_TRUE(s.ok()) << s.message();
   return env.Get("img");
 }
 
@@ -50,11 +52,11 @@ TEST_P(RoundTrip, OddSizesZerosIncompressibleAndTail) {
   Put(&old_img, 0, TextBytes(3 << 20, 1));
   Put(&old_img, 4 << 20, RandomBytes(2 << 20, 2));  // incompressible
   Bytes new_img = old_img;
-  Put(&new_img, 100000, TextBytes(70000, 3));           // compressible change
+  Put(&new_img, 100000, TextBytes(70000, 3));               // compressible change
   Put(&new_img, (5 << 20) + 4096, RandomBytes(300000, 4));  // incompressible change
-  Put(&new_img, 1 << 20, Bytes(1 << 20, 0));             // a region becomes zero
-  Put(&new_img, 7 << 20, RandomBytes(4096, 5));          // zero region gets data
-  Put(&new_img, size - 700, TextBytes(600, 6));          // inside the last partial chunk
+  Put(&new_img, 1 << 20, Bytes(1 << 20, 0));                // a region becomes zero
+  Put(&new_img, 7 << 20, RandomBytes(4096, 5));             // zero region gets data
+  Put(&new_img, size - 700, TextBytes(600, 6));             // inside the last partial chunk
   WriterOptions w;
   w.chunk_shift = sh.chunk_shift;
   w.frame_max = sh.frame_max;
@@ -76,8 +78,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, RoundTrip,
                          [](const ::testing::TestParamInfo<Shape>& i) {
                            const Shape& s = i.param;
                            return "chunk" + std::to_string(1u << (s.chunk_shift - 10)) + "K_frame" +
-                                  std::to_string(s.frame_max >> 10) + "K_level" + std::to_string(s.level) +
-                                  "_threads" + std::to_string(s.threads);
+                                  std::to_string(s.frame_max >> 10) + "K_level" + std::to_string(s.level) + "_threads" +
+                                  std::to_string(s.threads);
                          });
 
 TEST(RoundTrip, ChainOfFiveInOneCall) {

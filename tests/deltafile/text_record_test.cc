@@ -128,8 +128,7 @@ TEST(TextRecord, OversizedNumbersAreErrorsNotWraps) {
   EXPECT_NE(get("n", "99999999999999999999999"), "ok");
   for (const char* bad : {"-1", "+1", " 1", "1 ", "0x10", "1e3", ""}) EXPECT_NE(get("n", bad), "ok") << bad;
   EXPECT_EQ(get("h", "ffffffffffffffff"), "ok");
-  EXPECT_EQ(get("h", "0ffffffffffffffff"),
-            "x: damaged test record: h '0ffffffffffffffff' is not 16 hex digits");
+  EXPECT_EQ(get("h", "0ffffffffffffffff"), "x: damaged test record: h '0ffffffffffffffff' is not 16 hex digits");
   for (const char* bad : {"fff", "-fffffffffffffff", "0x00000000000000", "ggggggggggggggggg"})
     EXPECT_NE(get("h", bad), "ok") << bad;
 }

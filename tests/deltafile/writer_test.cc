@@ -43,7 +43,7 @@ TEST(Writer, AddChunkMatchesTheImageDifferAtAnyThreadCount) {
   Put(&b, (2 << 20) + 10000, RandomBytes(100000, 4));
   Put(&b, 700000, Bytes(300000, 0));
   Put(&b, b.size() - 300, TextBytes(200, 5));
-  for (uint32_t shift : {12u, 16u, 20u}) {   // 1 MiB chunks span four frames
+  for (uint32_t shift : {12u, 16u, 20u}) {  // 1 MiB chunks span four frames
     WriterOptions w;
     w.chunk_shift = shift;
     w.create_time_ns = 1700000000ull * 1000000000ull;

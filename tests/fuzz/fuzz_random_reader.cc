@@ -23,8 +23,7 @@ void Run(const std::vector<uint8_t>& bytes) {
   ddl::Decompressor dz;
   ddl::Record r;
   for (size_t i = 0; i < entries.size() && i < 64; i++) {
-    if ((*rr)->ReadRecord(i, &r, &dz).ok() && r.h.type == DDL_REC_DATA && r.data.size() != r.h.length)
-      __builtin_trap();
+    if ((*rr)->ReadRecord(i, &r, &dz).ok() && r.h.type == DDL_REC_DATA && r.data.size() != r.h.length) __builtin_trap();
     std::vector<ddl::ChunkHash> old;
     (void)(*rr)->ReadRecordHashes(i, &old);
   }

@@ -50,13 +50,13 @@ class Builder {
     o.entropy = c.entropy;  // shares the counters: the next UUID is the third
     DDL_ASSIGN_OR_RETURN(v_, vol::Volume::Open(env_, dir_, o));
 
-    DDL_RETURN_IF_ERROR(Write(0, RandomBytes(16384, 1)));       // chunks 0-3
-    DDL_RETURN_IF_ERROR(Write(20000, TextBytes(3000, 2)));      // inside chunks 4-5
+    DDL_RETURN_IF_ERROR(Write(0, RandomBytes(16384, 1)));   // chunks 0-3
+    DDL_RETURN_IF_ERROR(Write(20000, TextBytes(3000, 2)));  // inside chunks 4-5
     DDL_RETURN_IF_ERROR(Snap("sun"));
-    DDL_RETURN_IF_ERROR(Write(8192, RandomBytes(8192, 3)));     // chunks 2-3
+    DDL_RETURN_IF_ERROR(Write(8192, RandomBytes(8192, 3)));  // chunks 2-3
     DDL_RETURN_IF_ERROR(Write(40 << kShift, TextBytes(8192, 4)));
     DDL_RETURN_IF_ERROR(Snap("mon"));
-    DDL_RETURN_IF_ERROR(Write(12288, RandomBytes(12288, 5)));   // chunks 3-5
+    DDL_RETURN_IF_ERROR(Write(12288, RandomBytes(12288, 5)));  // chunks 3-5
     DDL_RETURN_IF_ERROR(Write(60 << kShift, RandomBytes(4096, 6)));
     DDL_RETURN_IF_ERROR(Write(40 << kShift, Bytes(4096, 0)));  // back to zeros
     DDL_RETURN_IF_ERROR(Snap("tue"));

@@ -17,8 +17,8 @@ namespace ddl::test {
 
 // One line of EXPECTED: a snapshot (oldest first) or the live head.
 struct GoldenContent {
-  std::string kind;  // "snapshot" or "head"
-  std::string name;  // the snapshot's name; "-" for the head
+  std::string kind;    // "snapshot" or "head"
+  std::string name;    // the snapshot's name; "-" for the head
   uint64_t xxh64 = 0;  // of the whole content, seed 0
 };
 

@@ -68,7 +68,8 @@ class VolumeCrashTest : public ::testing::Test {
         Bytes got = m_.Chunk(live, c);
         bool ok = false;
         for (const Bytes& a : m_.accept[c]) ok |= (a == got);
-        ASSERT_TRUE(ok) << "round " << round_ << ": chunk " << c << " holds content never written or lost a flushed write";
+        ASSERT_TRUE(ok) << "round " << round_ << ": chunk " << c
+                        << " holds content never written or lost a flushed write";
       }
     }
     std::map<std::string, Bytes> now;
@@ -83,7 +84,8 @@ class VolumeCrashTest : public ::testing::Test {
       now[n] = *b;
     }
     for (const auto& kv : m_.snaps)
-      ASSERT_TRUE(now.count(kv.first) || m_.maybe_deleted.count(kv.first)) << "round " << round_ << ": lost " << kv.first;
+      ASSERT_TRUE(now.count(kv.first) || m_.maybe_deleted.count(kv.first))
+          << "round " << round_ << ": lost " << kv.first;
     if (st.snaps.size() >= 2 && round_ % 8 == 0) {
       vol::VolumeDeltaOptions d;
       d.from = st.snaps.front().name;
@@ -114,7 +116,8 @@ class VolumeCrashTest : public ::testing::Test {
     std::unique_ptr<vol::Volume> v = std::move(r.value());
     for (int op = 0; op < 40 && !env_.crashed(); op++) {
       int what = int(rng() % 100);
-      if (what >= 55) log_ += " op" + std::to_string(what) + (what < 70 ? "F" : what < 85 ? "S" : what < 95 ? "D" : "R");
+      if (what >= 55)
+        log_ += " op" + std::to_string(what) + (what < 70 ? "F" : what < 85 ? "S" : what < 95 ? "D" : "R");
       if (what < 55) {
         bool aligned = rng() % 3 != 0;
         uint64_t off = aligned ? (rng() % (kSize / kChunk)) * kChunk : rng() % (kSize - 1);
@@ -140,7 +143,8 @@ class VolumeCrashTest : public ::testing::Test {
           const vol::VolumeState& st = v->state();
           auto b = ReadSnapshot(&env_, kDir, st, int(st.snaps.size()) - 1);
           ASSERT_TRUE(b.ok() && *b == m_.current && st.snaps.back().fingerprint == FingerprintOf(*b, 12))
-              << "round " << round_ << ": snapshot " << name << " wrong right after creation\n" << log_;
+              << "round " << round_ << ": snapshot " << name << " wrong right after creation\n"
+              << log_;
         }
       } else if (what < 95) {
         if (m_.snaps.empty()) continue;

@@ -6,6 +6,7 @@
 
 #include "attach/attach.h"
 #include "attach/run_program.h"
+#include "ddloop/attach_and_print.h"
 #include "ddloop/backend_options.h"
 #include "ddloop/command.h"
 #include "ddloop/exit_codes.h"
@@ -34,18 +35,7 @@ Status Run(const AttachOptions& o) {
   spec.cow = o.cow;
   spec.backend = o.backend;
   spec.mount_fs = o.mount_fs;
-  spec.server_exe = attach::SelfExe();
-  spec.busy_exit = ExitCodeFor(Code::kBusy);
-  DDL_ASSIGN_OR_RETURN(attach::Attached at, attach::Attach(spec));
-  if (o.json) {
-    Json j;
-    attach::DescribeAttached(at, &j);
-    std::printf("%s\n", j.Dump().c_str());
-  } else {
-    std::fprintf(stderr, "ddloop attach: %s\n", at.backend_note.c_str());
-    std::printf("%s\n", at.a.loop.c_str());
-  }
-  return Status::Ok();
+  return AttachAndPrint(spec, o.json, /*backend_note=*/true);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "attach/attach.h"
 #include "attach/run_program.h"
 #include "attach/volume_server.h"
+#include "ddloop/attach_and_print.h"
 #include "ddloop/exit_codes.h"
 #include "ddloop/output.h"
 #include "ddloop/volume_commands.h"
@@ -29,17 +30,7 @@ Status RunAttach(const VolumeAttachOptions& o) {
   spec.volume = o.vol;
   spec.snapshot = o.snapshot;
   spec.mount_fs = o.mount_fs;
-  spec.server_exe = attach::SelfExe();
-  spec.busy_exit = ExitCodeFor(Code::kBusy);
-  DDL_ASSIGN_OR_RETURN(attach::Attached at, attach::Attach(spec));
-  if (o.json) {
-    Json j;
-    attach::DescribeAttached(at, &j);
-    std::printf("%s\n", j.Dump().c_str());
-  } else {
-    std::printf("%s\n", at.a.loop.c_str());
-  }
-  return Status::Ok();
+  return AttachAndPrint(spec, o.json, /*backend_note=*/false);
 }
 
 struct ServeOptions {

@@ -65,9 +65,13 @@ struct ApplyReport {
   bool resumed = false;  // an interrupted apply was finished
   uint64_t bytes_written = 0;
   std::string base_check;  // how the base was established
+  // The deltafiles in chain order (the order applied); the first `skipped`
+  // were already there.
+  std::vector<std::string> order;
 };
 
-// Applies the deltafiles at `deltas`, in order, to `image`.
+// Applies the deltafiles at `deltas`, given in any order, to `image`, in
+// chain order.
 Status ApplyChain(const std::vector<std::string>& deltas, const std::string& image, const ApplyOptions& o,
                   ApplyReport* report);
 

@@ -1,6 +1,8 @@
 // chain.cc - CheckChain, CheckChangedChunksBase, ChainReader.
 #include "deltafile/chain.h"
 
+#include "deltafile/chain_order.h"
+
 #include <algorithm>
 #include <cstring>
 #include <list>
@@ -113,7 +115,20 @@ Result<std::unique_ptr<ChainReader>> ChainReader::Open(File* base, const std::ve
     names.push_back(f->name());
     c->readers_.push_back(std::move(rr));
   }
-  DDL_RETURN_IF_ERROR(CheckChain(hs, names));
+  // Given in any order: put the readers in chain order.
+  DDL_ASSIGN_OR_RETURN(ChainOrder ord, OrderChain(hs, names));
+  std::vector<std::unique_ptr<RandomReader>> given = std::move(c->readers_);
+  c->readers_.clear();
+  std::vector<Header> ordered;
+  std::vector<std::string> ordered_names;
+  for (size_t i : ord.order) {
+    c->readers_.push_back(std::move(given[i]));
+    ordered.push_back(hs[i]);
+    ordered_names.push_back(names[i]);
+  }
+  hs = std::move(ordered);
+  names = std::move(ordered_names);
+  c->order_ = ord.order;
   const Header& h0 = hs[0];
   c->size_ = h0.volume_size;
   if (h0.seed()) {

@@ -97,8 +97,11 @@ Status Order(const std::vector<Header>& hs, const std::vector<std::string>& name
                   "chain; give them in chain order");
   }
   if (heads.size() > 1) {
-    // Report the gap after the path from the start, if one begins there.
+    // Report the gap after the path from the start, or from a seed, if one
+    // begins there.
     size_t first = heads[0];
+    for (size_t h : heads)
+      if (hs[h].seed()) first = h;
     for (size_t h : heads)
       if (o.start && hs[h].base == *o.start) first = h;
     std::vector<size_t> path;

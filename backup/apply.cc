@@ -281,6 +281,7 @@ Status ApplyChain(const std::vector<std::string>& deltas, const std::string& ima
   Position pos;
   DDL_RETURN_IF_ERROR(a.Locate(hs, &pos));
   report->resumed = pos.resuming;
+  report->start = pos.start;
   if (pos.start >= hs.size()) {
     report->result = hs.back().target;
     return Status::Ok();
@@ -310,6 +311,7 @@ Status ApplyStream(Stream* in, const std::string& image, const ApplyOptions& o, 
   Position pos;
   DDL_RETURN_IF_ERROR(a.Locate(hs, &pos));
   report->resumed = pos.resuming;
+  report->start = pos.start;
   if (pos.start >= 1) {
     report->result = hs[0].target;
     return Status::Ok();

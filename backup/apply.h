@@ -65,9 +65,10 @@ struct ApplyReport {
   bool resumed = false;  // an interrupted apply was finished
   uint64_t bytes_written = 0;
   std::string base_check;  // how the base was established
-  // The deltafiles in chain order (the order applied); the first `skipped`
-  // were already there.
+  // The deltafiles in chain order (the order applied); the first `start`
+  // were already there (skipped, or finished before an interrupted apply).
   std::vector<std::string> order;
+  size_t start = 0;
 };
 
 // Applies the deltafiles at `deltas`, given in any order, to `image`, in

@@ -28,7 +28,7 @@ std::vector<Json> DeltaList(const ApplyReport& rep) {
   std::vector<Json> v;
   for (size_t k = 0; k < rep.order.size(); k++) {
     Json j;
-    j.Str("file", rep.order[k]).Bool("already_there", k < size_t(rep.skipped));
+    j.Str("file", rep.order[k]).Bool("already_there", k < rep.start);
     v.push_back(j);
   }
   return v;

@@ -1,4 +1,4 @@
-// chain.cc - CheckChain, CheckChangedChunksBase, ChainReader.
+// chain.cc - CheckChangedChunksBase, ChainReader.
 #include "deltafile/chain.h"
 
 #include "deltafile/chain_order.h"
@@ -12,21 +12,6 @@
 #include <unordered_map>
 
 namespace ddl {
-
-Status CheckChain(const std::vector<Header>& hs, const std::vector<std::string>& names) {
-  for (size_t k = 1; k < hs.size(); k++) {
-    const Header& a = hs[k - 1];
-    const Header& b = hs[k];
-    if (b.volume_uuid != a.volume_uuid || b.volume_size != a.volume_size || b.chunk_shift != a.chunk_shift)
-      return Status(Code::kBrokenChain, names[k] + ": belongs to another volume than " + names[k - 1] +
-                                            " (volume UUID, size or chunk size differ)");
-    if (b.base != a.target)
-      return Status(Code::kBrokenChain, names[k] + ": its base " + b.base.ToString() + " is not the target of " +
-                                            names[k - 1] + " (" + a.target.ToString() +
-                                            "); give the deltas in chain order");
-  }
-  return Status::Ok();
-}
 
 Status CheckChangedChunksBase(File* img, const RandomReader& rr) {
   const Header& h = rr.header();

@@ -1,14 +1,15 @@
 // chain.h - a base image plus a chain of deltafiles, read as one volume.
 //
-// CheckChain validates that deltas given in order chain (one volume, size and chunk size;
-// each base is the previous target). ChainReader serves reads of the volume
-// at the last delta's target: a merged extent map says, for every byte,
-// which delta's record (or the base, or zeros) holds it, so a lookup costs
-// O(log extents) whatever the chain length. Records are decoded and checked
-// (header checksum, data checksum) on first use and kept in a bounded LRU
-// cache; a record that fails its checks fails every read that touches it,
-// never returning wrong data, and is logged once with the deltafile's name.
-// Used by `ddloop mount`, `ddloop attach` and (CheckChain) `ddloop apply`.
+// ChainReader takes the deltas in any order and puts them in chain order
+// (chain_order.h: one volume, size and chunk size; each base is the previous
+// target). It serves reads of the volume at the last delta's target: a
+// merged extent map says, for every byte, which delta's record (or the base,
+// or zeros) holds it, so a lookup costs O(log extents) whatever the chain
+// length. Records are decoded and checked (header checksum, data checksum)
+// on first use and kept in a bounded LRU cache; a record that fails its
+// checks fails every read that touches it, never returning wrong data, and
+// is logged once with the deltafile's name. Used by `ddloop mount`,
+// `ddloop attach` and (CheckChangedChunksBase) `ddloop apply`.
 #pragma once
 
 #include <functional>
@@ -19,9 +20,6 @@
 #include "deltafile/reader.h"
 
 namespace ddl {
-
-// kBrokenChain naming the first delta that does not follow its predecessor.
-Status CheckChain(const std::vector<Header>& hs, const std::vector<std::string>& names);
 
 // kWrongBase unless every chunk the delta changes has, in `img`, the base
 // hash the delta records for it. O(changed) reads.

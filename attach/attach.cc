@@ -172,7 +172,7 @@ Result<Attached> Attach(const AttachSpec& s, Runner* r) {
     a.kind = use_kernel ? kKindKernel : kKindFuse;
     a.base = AbsolutePath(s.base);
     a.cow = AbsolutePath(s.cow);
-    for (const auto& d : s.deltas) a.deltas.push_back(AbsolutePath(d));
+    for (const auto& d : check->deltas) a.deltas.push_back(AbsolutePath(d));  // in chain order
   }
   auto fail = [&](Status st) -> Result<Attached> {
     std::vector<std::string> undo;

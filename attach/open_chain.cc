@@ -22,6 +22,7 @@ Status OpenChain(const std::string& base, const std::vector<std::string>& deltas
     out->files.push_back(std::move(f));
   }
   DDL_ASSIGN_OR_RETURN(out->chain, ChainReader::Open(base_file, ds, co));
+  for (size_t i : out->chain->order()) out->deltas.push_back(deltas[i]);
   if (!cow.empty() && (create_cow || ::access(cow.c_str(), F_OK) == 0)) {
     DDL_ASSIGN_OR_RETURN(out->cow, CowOverlay::Open(cow, out->chain.get()));
   }

@@ -19,10 +19,11 @@ struct OpenedChain {
   std::unique_ptr<FileLock> base_lock;
   std::vector<std::unique_ptr<File>> files;
   std::unique_ptr<ChainReader> chain;
+  std::vector<std::string> deltas;  // the delta paths in chain order (given in any)
   std::unique_ptr<CowOverlay> cow;  // null without a COW path (or one not created)
 };
 
-// Opens and validates everything (ChainReader::Open). With a COW path, the
+// Opens and validates everything (ChainReader::Open; the deltas in any order). With a COW path, the
 // scratch file is opened, and created when create_cow; without create_cow a
 // missing one is left alone (an existing one must still fit the chain).
 // The base is locked shared first: kBusy while an apply writes it.

@@ -5,6 +5,7 @@
 
 #include "backup/apply_state.h"
 #include "deltafile/chain.h"
+#include "deltafile/chain_order.h"
 #include "deltafile/file_lock.h"
 #include "deltafile/image_fingerprint.h"
 #include "deltafile/reader.h"
@@ -256,13 +257,31 @@ Status ApplyChain(const std::vector<std::string>& deltas, const std::string& ima
     files.push_back(std::move(f));
     readers.push_back(std::move(rr));
   }
-  DDL_RETURN_IF_ERROR(CheckChain(hs, deltas));
+  // Given in any order: chain order, from the headers, before anything is
+  // written (chain_order.h).
+  {
+    DDL_ASSIGN_OR_RETURN(ChainOrder ord, OrderChain(hs, deltas));
+    std::vector<std::unique_ptr<File>> f2;
+    std::vector<std::unique_ptr<RandomReader>> r2;
+    std::vector<Header> h2;
+    for (size_t i : ord.order) {
+      f2.push_back(std::move(files[i]));
+      r2.push_back(std::move(readers[i]));
+      h2.push_back(hs[i]);
+      report->order.push_back(deltas[i]);
+    }
+    files = std::move(f2);
+    readers = std::move(r2);
+    hs = std::move(h2);
+  }
+  const std::vector<std::string>& names = report->order;
 
   Applier a(image, o, report);
   DDL_RETURN_IF_ERROR(a.OpenImage(hs[0]));
   Position pos;
   DDL_RETURN_IF_ERROR(a.Locate(hs, &pos));
   report->resumed = pos.resuming;
+  report->start = pos.start;
   if (pos.start >= hs.size()) {
     report->result = hs.back().target;
     return Status::Ok();
@@ -277,7 +296,7 @@ Status ApplyChain(const std::vector<std::string>& deltas, const std::string& ima
     StreamReader sr(&in);
     DDL_RETURN_IF_ERROR(sr.ReadHeader());
     DDL_ASSIGN_OR_RETURN(uint64_t total, files[k]->Size());
-    DDL_RETURN_IF_ERROR(a.ApplyOne(&sr, deltas[k], total, k == pos.start ? pos.resume_records : 0));
+    DDL_RETURN_IF_ERROR(a.ApplyOne(&sr, names[k], total, k == pos.start ? pos.resume_records : 0));
   }
   return Status::Ok();
 }
@@ -285,12 +304,14 @@ Status ApplyChain(const std::vector<std::string>& deltas, const std::string& ima
 Status ApplyStream(Stream* in, const std::string& image, const ApplyOptions& o, ApplyReport* report) {
   StreamReader sr(in);
   DDL_RETURN_IF_ERROR(sr.ReadHeader());
+  report->order = {in->name()};
   std::vector<Header> hs{sr.header()};
   Applier a(image, o, report);
   DDL_RETURN_IF_ERROR(a.OpenImage(hs[0]));
   Position pos;
   DDL_RETURN_IF_ERROR(a.Locate(hs, &pos));
   report->resumed = pos.resuming;
+  report->start = pos.start;
   if (pos.start >= 1) {
     report->result = hs[0].target;
     return Status::Ok();

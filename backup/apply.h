@@ -65,9 +65,14 @@ struct ApplyReport {
   bool resumed = false;  // an interrupted apply was finished
   uint64_t bytes_written = 0;
   std::string base_check;  // how the base was established
+  // The deltafiles in chain order (the order applied); the first `start`
+  // were already there (skipped, or finished before an interrupted apply).
+  std::vector<std::string> order;
+  size_t start = 0;
 };
 
-// Applies the deltafiles at `deltas`, in order, to `image`.
+// Applies the deltafiles at `deltas`, given in any order, to `image`, in
+// chain order.
 Status ApplyChain(const std::vector<std::string>& deltas, const std::string& image, const ApplyOptions& o,
                   ApplyReport* report);
 

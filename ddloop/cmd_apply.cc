@@ -23,6 +23,17 @@ struct ApplyCmdOptions {
   bool quiet = false;
 };
 
+// The deltas in the order applied, each marked whether the image had it.
+std::vector<Json> DeltaList(const ApplyReport& rep) {
+  std::vector<Json> v;
+  for (size_t k = 0; k < rep.order.size(); k++) {
+    Json j;
+    j.Str("file", rep.order[k]).Bool("already_there", k < rep.start);
+    v.push_back(j);
+  }
+  return v;
+}
+
 Status Run(const ApplyCmdOptions& o) {
   ApplyOptions ao;
   if (o.check == "auto")
@@ -70,6 +81,7 @@ Status Run(const ApplyCmdOptions& o) {
         .Bool("resumed", rep.resumed)
         .Num("bytes_written", rep.bytes_written)
         .Str("base_check", rep.base_check)
+        .Arr("deltas", DeltaList(rep))
         .Obj("result", IdentityJson(rep.result));
     std::printf("%s\n", j.Dump().c_str());
   } else if (!o.quiet) {

@@ -1,5 +1,7 @@
-// chain.cc - CheckChain, CheckChangedChunksBase, ChainReader.
+// chain.cc - CheckChangedChunksBase, ChainReader.
 #include "deltafile/chain.h"
+
+#include "deltafile/chain_order.h"
 
 #include <algorithm>
 #include <cstring>
@@ -10,21 +12,6 @@
 #include <unordered_map>
 
 namespace ddl {
-
-Status CheckChain(const std::vector<Header>& hs, const std::vector<std::string>& names) {
-  for (size_t k = 1; k < hs.size(); k++) {
-    const Header& a = hs[k - 1];
-    const Header& b = hs[k];
-    if (b.volume_uuid != a.volume_uuid || b.volume_size != a.volume_size || b.chunk_shift != a.chunk_shift)
-      return Status(Code::kBrokenChain, names[k] + ": belongs to another volume than " + names[k - 1] +
-                                            " (volume UUID, size or chunk size differ)");
-    if (b.base != a.target)
-      return Status(Code::kBrokenChain, names[k] + ": its base " + b.base.ToString() + " is not the target of " +
-                                            names[k - 1] + " (" + a.target.ToString() +
-                                            "); give the deltas in chain order");
-  }
-  return Status::Ok();
-}
 
 Status CheckChangedChunksBase(File* img, const RandomReader& rr) {
   const Header& h = rr.header();
@@ -113,7 +100,20 @@ Result<std::unique_ptr<ChainReader>> ChainReader::Open(File* base, const std::ve
     names.push_back(f->name());
     c->readers_.push_back(std::move(rr));
   }
-  DDL_RETURN_IF_ERROR(CheckChain(hs, names));
+  // Given in any order: put the readers in chain order.
+  DDL_ASSIGN_OR_RETURN(ChainOrder ord, OrderChain(hs, names));
+  std::vector<std::unique_ptr<RandomReader>> given = std::move(c->readers_);
+  c->readers_.clear();
+  std::vector<Header> ordered;
+  std::vector<std::string> ordered_names;
+  for (size_t i : ord.order) {
+    c->readers_.push_back(std::move(given[i]));
+    ordered.push_back(hs[i]);
+    ordered_names.push_back(names[i]);
+  }
+  hs = std::move(ordered);
+  names = std::move(ordered_names);
+  c->order_ = ord.order;
   const Header& h0 = hs[0];
   c->size_ = h0.volume_size;
   if (h0.seed()) {

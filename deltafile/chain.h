@@ -1,14 +1,15 @@
 // chain.h - a base image plus a chain of deltafiles, read as one volume.
 //
-// CheckChain validates that deltas chain (one volume, size and chunk size;
-// each base is the previous target). ChainReader serves reads of the volume
-// at the last delta's target: a merged extent map says, for every byte,
-// which delta's record (or the base, or zeros) holds it, so a lookup costs
-// O(log extents) whatever the chain length. Records are decoded and checked
-// (header checksum, data checksum) on first use and kept in a bounded LRU
-// cache; a record that fails its checks fails every read that touches it,
-// never returning wrong data, and is logged once with the deltafile's name.
-// Used by `ddloop mount`, `ddloop attach` and (CheckChain) `ddloop apply`.
+// ChainReader takes the deltas in any order and puts them in chain order
+// (chain_order.h: one volume, size and chunk size; each base is the previous
+// target). It serves reads of the volume at the last delta's target: a
+// merged extent map says, for every byte, which delta's record (or the base,
+// or zeros) holds it, so a lookup costs O(log extents) whatever the chain
+// length. Records are decoded and checked (header checksum, data checksum)
+// on first use and kept in a bounded LRU cache; a record that fails its
+// checks fails every read that touches it, never returning wrong data, and
+// is logged once with the deltafile's name. Used by `ddloop mount`,
+// `ddloop attach` and (CheckChangedChunksBase) `ddloop apply`.
 #pragma once
 
 #include <functional>
@@ -19,9 +20,6 @@
 #include "deltafile/reader.h"
 
 namespace ddl {
-
-// kBrokenChain naming the first delta that does not follow its predecessor.
-Status CheckChain(const std::vector<Header>& hs, const std::vector<std::string>& names);
 
 // kWrongBase unless every chunk the delta changes has, in `img`, the base
 // hash the delta records for it. O(changed) reads.
@@ -36,14 +34,17 @@ struct ChainOptions {
 class ChainReader {
  public:
   // `base` may be null: then the first delta must be a seed. Files must
-  // outlive the reader. Checks the chain, the base size, and the base hashes
-  // of the chunks the first delta changes.
+  // outlive the reader. The deltas may be given in any order (OrderChain,
+  // chain_order.h). Checks the chain, the base size, and the base hashes of
+  // the chunks the first delta changes.
   static Result<std::unique_ptr<ChainReader>> Open(File* base, const std::vector<File*>& deltas, const ChainOptions& o);
   ~ChainReader();
 
   uint64_t size() const { return size_; }
   const Header& target_header() const { return readers_.back()->header(); }
   size_t extents() const { return ext_.size(); }
+  // The index in `deltas` (as given to Open) of each delta, in chain order.
+  const std::vector<size_t>& order() const { return order_; }
 
   // Reads volume bytes [off, off+n) (clipped to the volume). Thread-safe.
   // kCorruption when a record touched by the range is damaged.
@@ -67,7 +68,8 @@ class ChainReader {
   File* base_ = nullptr;
   uint64_t base_size_ = 0;
   uint64_t size_ = 0;
-  std::vector<std::unique_ptr<RandomReader>> readers_;
+  std::vector<std::unique_ptr<RandomReader>> readers_;  // in chain order
+  std::vector<size_t> order_;
   std::vector<Extent> ext_;  // sorted, disjoint; gaps read from the base
   std::unique_ptr<Cache> cache_;
   ChainOptions opts_;

@@ -37,6 +37,7 @@ class FakeRunner : public Runner {
   std::set<std::string> mounts;
   std::map<std::string, std::string> loops;  // device -> backing file
   std::set<std::string> kernel_devices;
+  std::vector<std::string> kernel_deltas;  // as the last KernelAttach got them
   int server_pid = 0;
   std::string server_dir, server_mount;
   bool server_alive = false;
@@ -98,6 +99,7 @@ class FakeRunner : public Runner {
   }
   bool KernelDriverAvailable() override { return kernel_driver; }
   Result<std::string> KernelAttach(const std::string&, const std::vector<std::string>& deltas, uint64_t) override {
+    kernel_deltas = deltas;
     if (!Step("kernel attach " + std::to_string(deltas.size()))) return IOError("/dev/ddloop-control: failed");
     kernel_devices.insert("/dev/ddloop0");
     return std::string("/dev/ddloop0");
@@ -146,6 +148,26 @@ class AttachFlow : public ::testing::Test {
   std::string delta_, fs_;
   FakeRunner r_;
 };
+
+// The driver takes the chain in order: a shuffled chain reaches it ordered,
+// and the record and the server's command line list it so.
+TEST_F(AttachFlow, ShuffledChainReachesTheDriverAndTheRecordInChainOrder) {
+  test::Bytes v0 = test::RandomBytes(256 << 10, 7), v1 = v0, v2;
+  std::fill(v1.begin() + 1000, v1.begin() + 70000, 0x5a);
+  v2 = v1;
+  std::fill(v2.begin() + 100000, v2.begin() + 140000, 0xa5);
+  const std::string d1 = run_.dir() + "/d1.delta", d2 = run_.dir() + "/d2.delta";
+  test::WriteFileBytes(d1, test::MakeDelta(&v0, v1));
+  test::WriteFileBytes(d2, test::MakeDelta(&v1, v2));
+  AttachSpec s = ChainSpec();
+  s.deltas = {d2, delta_, d1};
+  r_.kernel_driver = true;
+  auto at = Attach(s, &r_);
+  ASSERT_TRUE(at.ok()) << at.status().message();
+  const std::vector<std::string> ordered = {Real(delta_), Real(d1), Real(d2)};
+  EXPECT_EQ(r_.kernel_deltas, ordered);
+  EXPECT_EQ(at->a.deltas, ordered);
+}
 
 TEST_F(AttachFlow, ChainOverFuseInOrderThenTeardownInReverse) {
   auto at = Attach(ChainSpec(), &r_);

@@ -93,9 +93,11 @@ TEST(RoundTrip, ChainOfFiveInOneCall) {
   std::vector<Bytes> ds;
   for (int i = 0; i < 5; i++) ds.push_back(MakeDelta(&v[i], v[i + 1]));
   EXPECT_TRUE(Apply(&v[0], ds) == v[5]);
-  // Out of order: refused, image untouched.
+  // Out of order: put in chain order (chain_order.h).
+  EXPECT_TRUE(Apply(&v[0], {ds[3], ds[0], ds[4], ds[2], ds[1]}) == v[5]);
+  // A gap: refused, image untouched.
   Status s;
-  EXPECT_TRUE(Apply(&v[0], {ds[0], ds[2], ds[1]}, &s) == v[0]);
+  EXPECT_TRUE(Apply(&v[0], {ds[0], ds[2], ds[1], ds[4]}, &s) == v[0]);
   EXPECT_EQ(s.code(), Code::kBrokenChain) << s.message();
   // Wrong base: refused, image untouched.
   EXPECT_TRUE(Apply(&v[2], {ds[0]}, &s) == v[2]);

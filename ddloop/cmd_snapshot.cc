@@ -57,14 +57,7 @@ Status RunCreate(const SnapshotOptions& o) {
     DDL_ASSIGN_OR_RETURN(LockedVolume lv, OpenLocked(dir, "ddloop snapshot create", vol::OpenOptions()));
     DDL_ASSIGN_OR_RETURN(vol::SnapshotInfo s, lv.volume->CreateSnapshot(name));
     DDL_RETURN_IF_ERROR(lv.volume->Close());
-    Json j;
-    j.Str("name", s.name)
-        .Num("id", s.id)
-        .Str("uuid", s.uuid.ToString())
-        .Str("fingerprint", s.fingerprint.Hex())
-        .Num("chunks", s.chunks)
-        .Str("created", IsoTime(s.create_ns));
-    json = j.Dump();
+    json = SnapshotJson(s).Dump();
   }
   if (o.json) {
     std::printf("%s\n", json.c_str());

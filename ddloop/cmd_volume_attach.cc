@@ -56,16 +56,7 @@ Status RunServe(const ServeOptions& o) {
   s.pid_file = attach::AbsolutePath(o.pid_file);
   s.log = std::make_shared<attach::ServerLog>("ddloop volume", attach::AbsolutePath(o.log_file),
                                               [] { return IsoTime(uint64_t(time(nullptr)) * 1000000000ull); });
-  s.describe = [](const vol::SnapshotInfo& snap) {
-    Json j;
-    j.Str("name", snap.name)
-        .Num("id", snap.id)
-        .Str("uuid", snap.uuid.ToString())
-        .Str("fingerprint", snap.fingerprint.Hex())
-        .Num("chunks", snap.chunks)
-        .Str("created", IsoTime(snap.create_ns));
-    return j.Dump();
-  };
+  s.describe = [](const vol::SnapshotInfo& snap) { return SnapshotJson(snap).Dump(); };
   return attach::ServeVolume(s);
 }
 

@@ -13,4 +13,15 @@ Command CommandGroup(CLI::App* group, std::vector<Command> subs) {
           }};
 }
 
+Json SnapshotJson(const vol::SnapshotInfo& s) {
+  Json j;
+  j.Str("name", s.name)
+      .Num("id", s.id)
+      .Str("uuid", s.uuid.ToString())
+      .Str("fingerprint", s.fingerprint.Hex())
+      .Num("chunks", s.chunks)
+      .Str("created", IsoTime(s.create_ns));
+  return j;
+}
+
 }  // namespace ddl::cli

@@ -11,6 +11,8 @@
 #include "attach/registry.h"
 #include "attach/volume_open.h"
 #include "ddloop/command.h"
+#include "ddloop/output.h"
+#include "snapcore/volume.h"
 
 namespace ddl::cli {
 
@@ -28,6 +30,10 @@ Command SetupVolumeServe(CLI::App& volume);
 
 // A command group: runs whichever of `subs` was given.
 Command CommandGroup(CLI::App* group, std::vector<Command> subs);
+
+// A snapshot as `snapshot create --json` prints it, and as the volume
+// server answers a control request to create one.
+Json SnapshotJson(const vol::SnapshotInfo& s);
 
 // The volume plumbing the commands use (attach/volume_open.h, registry.h).
 using attach::Attachment;

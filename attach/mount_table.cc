@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "attach/run_program.h"
+
 namespace ddl::attach {
 
 namespace {
@@ -39,11 +41,6 @@ std::vector<std::string> Fields(const std::string& line, size_t want) {
     i = j;
   }
   return f;
-}
-
-std::string RealPath(const std::string& p) {
-  char buf[PATH_MAX];
-  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
 }
 
 }  // namespace
@@ -104,7 +101,7 @@ Result<std::vector<MountEntry>> ReadMountTable() {
 bool IsMountPoint(const std::string& dir) {
   auto table = ReadMountTable();
   if (!table.ok()) return false;
-  const std::string want = RealPath(dir);
+  const std::string want = ResolvedPath(dir);
   for (const MountEntry& e : *table)
     if (e.mount_point == want) return true;
   return false;

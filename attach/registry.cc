@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "attach/run_program.h"
 #include "deltafile/hash.h"
 #include "deltafile/io.h"
 #include "deltafile/text_record.h"
@@ -15,11 +16,6 @@
 namespace ddl::attach {
 
 namespace {
-
-std::string RealPath(const std::string& p) {
-  char buf[PATH_MAX];
-  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
-}
 
 // The record (text_record.h). Records written before the codec had no
 // magic line and no checksum line; they are still read (an attachment made
@@ -132,7 +128,7 @@ std::vector<Attachment> ListAttachments() {
 }
 
 Result<Attachment> FindAttachment(const std::string& what) {
-  const std::string real = RealPath(what);
+  const std::string real = ResolvedPath(what);
   for (const Attachment& a : ListAttachments()) {
     if (a.id == what || a.loop == what || a.dir == real || a.FuseMount() == real ||
         (!a.fs_mount.empty() && a.fs_mount == real))

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 
 extern char** environ;
 
@@ -55,6 +56,11 @@ std::string AbsolutePath(const std::string& p) {
   if (p.empty() || p[0] == '/') return p;
   char buf[PATH_MAX];
   return std::string(::getcwd(buf, sizeof buf) ? buf : ".") + "/" + p;
+}
+
+std::string ResolvedPath(const std::string& p) {
+  char buf[PATH_MAX];
+  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
 }
 
 }  // namespace ddl::attach

@@ -18,4 +18,8 @@ std::string SelfExe();
 // p made absolute against the current directory (not resolved); "" stays "".
 std::string AbsolutePath(const std::string& p);
 
+// p with every symbolic link resolved (realpath(3)), or p itself when it
+// cannot be resolved (it does not exist).
+std::string ResolvedPath(const std::string& p);
+
 }  // namespace ddl::attach

@@ -534,6 +534,12 @@ Status PullDeltas(Transport* t, const std::string& dir, const std::string& after
   if (!after.empty()) {
     DDL_ASSIGN_OR_RETURN(want, After(want, after, t->Describe("")));
   }
+  DDL_RETURN_IF_ERROR(PullEntries(t, dir, want, o, out));
+  return listing.skipped;
+}
+
+Status PullEntries(Transport* t, const std::string& dir, const std::vector<CatalogEntry>& want, const RepoOptions& o,
+                   std::vector<FileResult>* out) {
   out->assign(want.size(), FileResult());
   uint64_t total = 0;
   for (const CatalogEntry& e : want) total += e.size;
@@ -543,8 +549,7 @@ Status PullDeltas(Transport* t, const std::string& dir, const std::string& after
     r.error = PullOne(t, dir, want[i], sum.For(i), &r);
     if (!r.error.ok()) r.status = "failed";
   });
-  DDL_RETURN_IF_ERROR(FirstError(*out));
-  return listing.skipped;
+  return FirstError(*out);
 }
 
 Status RemoveDeltas(Transport* t, const std::vector<std::string>& names) {

@@ -81,6 +81,12 @@ Status PushDeltas(Transport* t, const std::vector<std::string>& files, const Rep
 Status PullDeltas(Transport* t, const std::string& dir, const std::string& after, const RepoOptions& o,
                   std::vector<FileResult>* out);
 
+// Pulls exactly `want` (entries of ListDeltas) into `dir` (which must
+// exist), each verified against its entry as PullDeltas does. One
+// FileResult per entry, in order; returns the first failure.
+Status PullEntries(Transport* t, const std::string& dir, const std::vector<CatalogEntry>& want, const RepoOptions& o,
+                   std::vector<FileResult>* out);
+
 struct Listing {
   std::vector<CatalogEntry> entries;  // in chain order
   // Not Ok when some entries were unreadable and skipped: kCorruption

@@ -34,11 +34,11 @@ struct ReplicaCmdOptions {
   TransferCmdOptions transfer;
 };
 
-Json SnapJson(const std::string& name, const Identity& id) {
+Json ReplicaSnapJson(const std::string& name, const Identity& id) {
   return Json().Str("name", name).Str("uuid", id.snapshot.ToString()).Str("fingerprint", id.fingerprint.Hex());
 }
 
-void Note(const ReplicaCmdOptions& o, const std::string& m) {
+void ReplicaNote(const ReplicaCmdOptions& o, const std::string& m) {
   if (!o.transfer.quiet && !o.transfer.json) std::fprintf(stderr, "ddloop replica: %s\n", m.c_str());
 }
 
@@ -47,7 +47,7 @@ bool HasUserinfo(const std::string& url) {
   return SplitUserinfo(url, &u, &rest);
 }
 
-Status RunInit(ReplicaCmdOptions& o) {
+Status RunReplicaInit(ReplicaCmdOptions& o) {
   for (const std::string& u : o.forwards)
     if (HasUserinfo(u)) return InvalidArgument(RedactUrl(u) + ": keep passwords out of URLs a replica stores (use --netrc)");
   if (HasUserinfo(o.from)) return InvalidArgument(RedactUrl(o.from) + ": keep passwords out of URLs a replica stores (use --netrc)");
@@ -58,12 +58,12 @@ Status RunInit(ReplicaCmdOptions& o) {
   io.seed = o.seed;
   io.seed_archive = o.seed_archive;
   io.open = RemoteOpener(o.remote);
-  io.note = [&o](const std::string& m) { Note(o, m); };
+  io.note = [&o](const std::string& m) { ReplicaNote(o, m); };
   replica::InitReport rep;
   DDL_RETURN_IF_ERROR(replica::InitReplica(o.r, io, &rep));
   if (o.transfer.json) {
     std::vector<Json> seeded;
-    for (const replica::SyncedSnapshot& s : rep.seeded) seeded.push_back(SnapJson(s.name, s.id).Str("delta", s.delta));
+    for (const replica::SyncedSnapshot& s : rep.seeded) seeded.push_back(ReplicaSnapJson(s.name, s.id).Str("delta", s.delta));
     std::printf("%s\n", Json()
                             .Str("replica", o.r)
                             .Str("upstream", RedactUrl(o.from))
@@ -81,10 +81,10 @@ Status RunInit(ReplicaCmdOptions& o) {
   return Status::Ok();
 }
 
-void PrintSync(const ReplicaCmdOptions& o, const replica::SyncReport& rep, const Status& s) {
+void PrintReplicaSync(const ReplicaCmdOptions& o, const replica::SyncReport& rep, const Status& s) {
   if (o.transfer.json) {
     std::vector<Json> applied, fw;
-    for (const replica::SyncedSnapshot& a : rep.applied) applied.push_back(SnapJson(a.name, a.id).Str("delta", a.delta));
+    for (const replica::SyncedSnapshot& a : rep.applied) applied.push_back(ReplicaSnapJson(a.name, a.id).Str("delta", a.delta));
     for (const replica::ForwardResult& f : rep.forwards) {
       Json j;
       j.Str("url", RedactUrl(f.url)).Num("published", f.published).Obj("at", IdentityJson(f.at));
@@ -100,7 +100,7 @@ void PrintSync(const ReplicaCmdOptions& o, const replica::SyncReport& rep, const
         .Str("reverted_to", rep.reverted_to)
         .Arr("applied", applied)
         .Arr("forwards", fw)
-        .Obj("at", SnapJson(rep.at_name, rep.at))
+        .Obj("at", ReplicaSnapJson(rep.at_name, rep.at))
         .Num("head_seq", rep.head.seq);
     if (!s.ok()) j.Str("error", s.message());
     std::printf("%s\n", j.Dump().c_str());
@@ -117,13 +117,13 @@ void PrintSync(const ReplicaCmdOptions& o, const replica::SyncReport& rep, const
   std::fflush(stdout);
 }
 
-Status RunSync(ReplicaCmdOptions& o) {
+Status RunReplicaSync(ReplicaCmdOptions& o) {
   replica::SyncOptions so;
   so.open = RemoteOpener(o.remote);
   so.level = o.level;
   so.threads = o.threads > 0 ? o.threads : DefaultThreads();
   so.forward = !o.no_forward;
-  so.note = [&o](const std::string& m) { Note(o, m); };
+  so.note = [&o](const std::string& m) { ReplicaNote(o, m); };
   TransferRun run(o.transfer, o.remote, "sync " + o.r);
   DDL_RETURN_IF_ERROR(run.Setup(&so.repo));
   double every = 0;
@@ -133,7 +133,7 @@ Status RunSync(ReplicaCmdOptions& o) {
     Status s = replica::SyncWithRetry(o.r, so, o.attempts, [](double sec) { return replica::SleepUnlessStopped(sec); },
                                       &rep);
     run.FinishProgress();
-    PrintSync(o, rep, s);
+    PrintReplicaSync(o, rep, s);
     return s;
   }
   replica::CatchStopSignals();
@@ -147,14 +147,14 @@ Status RunSync(ReplicaCmdOptions& o) {
       if (s.code() == Code::kNeedsReseed || s.code() == Code::kForeign) return s;
       std::fprintf(stderr, "ddloop replica sync: %s (next attempt in %s)\n", s.message().c_str(), o.watch.c_str());
     }
-    if (s.ok() && !rep.not_modified) PrintSync(o, rep, s);
-    if (s.ok() && rep.not_modified && o.transfer.json) PrintSync(o, rep, s);
+    if (s.ok() && !rep.not_modified) PrintReplicaSync(o, rep, s);
+    if (s.ok() && rep.not_modified && o.transfer.json) PrintReplicaSync(o, rep, s);
     replica::SleepUnlessStopped(every);
   }
   return Status::Ok();
 }
 
-Status RunStatus(ReplicaCmdOptions& o) {
+Status RunReplicaStatus(ReplicaCmdOptions& o) {
   replica::ReplicaStatus st;
   replica::OpenTransportFn open = o.offline ? replica::OpenTransportFn() : RemoteOpener(o.remote);
   DDL_RETURN_IF_ERROR(replica::ReadReplicaStatus(o.r, open, &st));
@@ -167,11 +167,11 @@ Status RunStatus(ReplicaCmdOptions& o) {
     j.Str("volume", st.config.volume.ToString()).Num("snapshots", st.snapshots.size());
     if (!st.snapshots.empty()) {
       const vol::SnapshotInfo& n = st.snapshots.back();
-      j.Obj("newest", SnapJson(n.name, n.identity()).Str("created", IsoTime(n.create_ns)));
+      j.Obj("newest", ReplicaSnapJson(n.name, n.identity()).Str("created", IsoTime(n.create_ns)));
     }
     if (st.upstream_asked) {
       if (st.upstream.ok())
-        j.Obj("head", SnapJson(st.head.snapshot_name, st.head.target).Num("seq", st.head.seq));
+        j.Obj("head", ReplicaSnapJson(st.head.snapshot_name, st.head.target).Num("seq", st.head.seq));
       else
         j.Str("upstream_error", st.upstream.message());
       if (st.lag >= 0) j.Num("lag", st.lag);
@@ -184,7 +184,7 @@ Status RunStatus(ReplicaCmdOptions& o) {
       Json k;
       k.Str("url", RedactUrl(f));
       for (const replica::ForwardPosition& p : s.forwards)
-        if (p.url == f) k.Obj("at", SnapJson(p.snapshot_name, p.at)).Str("updated", IsoTime(p.updated_ns));
+        if (p.url == f) k.Obj("at", ReplicaSnapJson(p.snapshot_name, p.at)).Str("updated", IsoTime(p.updated_ns));
       fw.push_back(k);
     }
     j.Arr("forwards", fw);
@@ -222,13 +222,13 @@ Status RunStatus(ReplicaCmdOptions& o) {
   return Status::Ok();
 }
 
-Status RunList(ReplicaCmdOptions& o) {
+Status RunReplicaList(ReplicaCmdOptions& o) {
   replica::ReplicaStatus st;
   DDL_RETURN_IF_ERROR(replica::ReadReplicaStatus(o.r, replica::OpenTransportFn(), &st));
   if (o.transfer.json) {
     std::vector<Json> all;
     for (const vol::SnapshotInfo& s : st.snapshots)
-      all.push_back(SnapJson(s.name, s.identity()).Str("created", IsoTime(s.create_ns)).Num("chunks", s.chunks));
+      all.push_back(ReplicaSnapJson(s.name, s.identity()).Str("created", IsoTime(s.create_ns)).Num("chunks", s.chunks));
     std::printf("%s\n", Json().Str("replica", o.r).Arr("snapshots", all).Dump().c_str());
     return Status::Ok();
   }
@@ -243,7 +243,7 @@ Status RunList(ReplicaCmdOptions& o) {
   return Status::Ok();
 }
 
-Status RunRevert(ReplicaCmdOptions& o) {
+Status RunReplicaRevert(ReplicaCmdOptions& o) {
   std::vector<std::string> deleted;
   DDL_RETURN_IF_ERROR(replica::RevertReplica(o.r, o.snap, &deleted));
   if (o.transfer.json) {
@@ -257,7 +257,7 @@ Status RunRevert(ReplicaCmdOptions& o) {
   return Status::Ok();
 }
 
-void AddOutput(CLI::App* app, ReplicaCmdOptions* o) {
+void AddReplicaOutput(CLI::App* app, ReplicaCmdOptions* o) {
   app->add_flag("--json", o->transfer.json, "Print a JSON object");
   app->add_flag("-q,--quiet", o->transfer.quiet, "Print nothing on success");
 }
@@ -277,8 +277,8 @@ Command SetupReplica(CLI::App& root) {
     app->add_option("--forward", o->forwards, "Publish what this replica seals to this repository (repeatable)");
     app->add_option("--id", o->id, "This replica's name upstream (default: the host name)");
     AddRemoteOptions(app, &o->remote, false);
-    AddOutput(app, o.get());
-    subs.push_back({app, [o] { return RunInit(*o); }});
+    AddReplicaOutput(app, o.get());
+    subs.push_back({app, [o] { return RunReplicaInit(*o); }});
   }
   {
     auto o = std::make_shared<ReplicaCmdOptions>();
@@ -297,7 +297,7 @@ Command SetupReplica(CLI::App& root) {
         ->check(CLI::Range(1, 256));
     AddRemoteOptions(app, &o->remote, true);
     AddTransferOptions(app, &o->transfer);
-    subs.push_back({app, [o] { return RunSync(*o); }});
+    subs.push_back({app, [o] { return RunReplicaSync(*o); }});
   }
   {
     auto o = std::make_shared<ReplicaCmdOptions>();
@@ -305,23 +305,23 @@ Command SetupReplica(CLI::App& root) {
     app->add_option("r", o->r, "Replica directory")->required();
     app->add_flag("--offline", o->offline, "Do not ask the upstream");
     AddRemoteOptions(app, &o->remote, false);
-    AddOutput(app, o.get());
-    subs.push_back({app, [o] { return RunStatus(*o); }});
+    AddReplicaOutput(app, o.get());
+    subs.push_back({app, [o] { return RunReplicaStatus(*o); }});
   }
   {
     auto o = std::make_shared<ReplicaCmdOptions>();
     CLI::App* app = group->add_subcommand("list", "The snapshots a replica holds, oldest first");
     app->add_option("r", o->r, "Replica directory")->required();
-    AddOutput(app, o.get());
-    subs.push_back({app, [o] { return RunList(*o); }});
+    AddReplicaOutput(app, o.get());
+    subs.push_back({app, [o] { return RunReplicaList(*o); }});
   }
   {
     auto o = std::make_shared<ReplicaCmdOptions>();
     CLI::App* app = group->add_subcommand("revert", "Go back to a snapshot: later ones are deleted");
     app->add_option("r", o->r, "Replica directory")->required();
     app->add_option("snapshot", o->snap, "Snapshot name, #id or UUID")->required();
-    AddOutput(app, o.get());
-    subs.push_back({app, [o] { return RunRevert(*o); }});
+    AddReplicaOutput(app, o.get());
+    subs.push_back({app, [o] { return RunReplicaRevert(*o); }});
   }
   return CommandGroup(group, subs);
 }

@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach/run_program.h"
 #include "attach/volume_open.h"
 #include "backup/archive_reader.h"
 #include "backup/archive_source.h"

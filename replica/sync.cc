@@ -8,6 +8,7 @@
 #include "attach/volume_open.h"
 #include "backup/repository_head.h"
 #include "deltafile/reader.h"
+#include "deltafile/text_record.h"
 #include "replica/chain_plan.h"
 #include "replica/replica_dir.h"
 #include "snapcore/volume_apply.h"
@@ -27,7 +28,7 @@ uint64_t NowNs() {
 // apply killed before its seal, or an unfinished revert, left is dropped.
 Status DiscardHead(vol::Volume* v, bool* discarded) {
   *discarded = false;
-  if (v->head_chunks() == 0 && v->state().revert_target == 0) return Status::Ok();
+  if (v->HeadClean() && v->state().revert_target == 0) return Status::Ok();
   const vol::VolumeState& st = v->state();
   std::string key = st.snaps.empty() ? "origin" : "#" + std::to_string(st.snaps.back().id);
   *discarded = true;

@@ -329,6 +329,19 @@ TEST_F(ReplicaTest, RefusalsLeaveTheVolumeAsItWas) {
     EXPECT_TRUE(small->state().snaps.empty());
   }
 
+  // A seed onto an imported (non-zero) origin, though no snapshot exists.
+  {
+    env_.Put("image", images_[0]);
+    vol::CreateOptions c;
+    c.volume = src_.volume;
+    ASSERT_TRUE(vol::Volume::Import(&env_, "imported", "image", c).ok());
+    std::unique_ptr<vol::Volume> imp = OpenVolume(&env_, "imported");
+    Status s = vol::ApplyDeltaToVolume(&env_, imp.get(), "d1", Identity(), {}, &r);
+    EXPECT_EQ(s.code(), Code::kWrongBase) << s.message();
+    EXPECT_TRUE(imp->state().snaps.empty());
+    EXPECT_TRUE(imp->HeadClean());
+  }
+
   // After all that, the right delta still applies.
   Status s = Apply(&env_, v.get(), 2);
   ASSERT_TRUE(s.ok()) << s.message();

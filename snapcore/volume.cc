@@ -431,6 +431,21 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const SnapshotSpec& spec) {
   return snap;
 }
 
+Result<Fingerprint> Volume::LiveFingerprint() {
+  std::unique_lock<std::shared_mutex> l(io_mu_);
+  if (closed_) return InvalidArgument(dir_ + ": the volume is closed");
+  Fingerprint fp = state().ParentIdentity().fingerprint;
+  if (head_chunks() == 0) return fp;
+  if (writable_) DDL_RETURN_IF_ERROR(FlushLocked());
+  DDL_ASSIGN_OR_RETURN(std::vector<JournalEntry> head, HeadEntries());
+  for (const JournalEntry& e : head) {
+    DDL_ASSIGN_OR_RETURN(ChunkHash old, CurrentParentHash(e.chunk));
+    fp.Sub(e.chunk, old);
+    fp.Add(e.chunk, e.hash);
+  }
+  return fp;
+}
+
 Status Volume::CopyChunks(File* from, File* to, const std::vector<uint64_t>& chunks) {
   const VolumeState& st = state();
   std::vector<uint8_t> buf(std::max<uint64_t>(kCopyBuffer, st.chunk_size()));

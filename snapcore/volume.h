@@ -159,6 +159,10 @@ class Volume {
   // a revert to that parent makes it 0 again.
   uint64_t head_chunks() const;
   bool HeadClean() const { return head_chunks() == 0; }
+  // The fingerprint of the live volume's content: the parent's, updated by
+  // the head's chunks (O(head chunks); flushes first). After a revert to an
+  // older snapshot it is that snapshot's, so a delta from it can follow.
+  Result<Fingerprint> LiveFingerprint();
 
   // The live volume.
   Status Read(uint64_t off, void* buf, size_t n);

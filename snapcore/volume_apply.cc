@@ -52,20 +52,24 @@ Status CheckTarget(Volume* v, const Header& h, const std::string& delta, const I
                            std::to_string(h.chunk_size()) + ", " + dir + " has " + std::to_string(st.size) +
                            " bytes in chunks of " + std::to_string(st.chunk_size()));
   if (st.revert_target != 0) return InvalidArgument(dir + ": a revert is in progress; finish it first");
-  if (!v->HeadClean())
-    return InvalidArgument(dir + ": the head holds " + std::to_string(v->head_chunks()) +
-                           " chunks of its own; revert first");
   if (h.seed()) {
+    if (!v->HeadClean())
+      return InvalidArgument(dir + ": the head holds " + std::to_string(v->head_chunks()) +
+                             " chunks of its own; revert first");
     // An all-zero origin has the zero fingerprint: zero chunks add nothing
     // (deltafile(5), FINGERPRINT).
     if (!st.snaps.empty() || !st.origin_fp.IsZero())
       return WrongBase(delta + ": is a seed, but " + dir + " has snapshots or a non-zero origin");
   } else {
-    const Identity parent = st.ParentIdentity();
     if (h.base.fingerprint != expect_base.fingerprint)
       return WrongBase(delta + ": its base is " + h.base.ToString() + ", expected " + expect_base.ToString());
-    if (h.base.fingerprint != parent.fingerprint)
-      return WrongBase(delta + ": its base is " + h.base.ToString() + ", but " + dir + " holds " + parent.ToString());
+    // The live content, not only the parent: after a revert to an older
+    // snapshot the head holds that snapshot's content over the newest one.
+    DDL_ASSIGN_OR_RETURN(Fingerprint live, v->LiveFingerprint());
+    if (h.base.fingerprint != live)
+      return WrongBase(delta + ": its base is " + h.base.ToString() + ", but " + dir +
+                       " holds content with fingerprint " + live.Hex().substr(0, 16) +
+                       (v->HeadClean() ? "" : " (its head has unsealed changes; revert first)"));
   }
   for (const SnapshotInfo& s : st.snaps)
     if (s.uuid == h.target.snapshot)

@@ -312,7 +312,7 @@ TEST_F(ReplicaTest, RefusalsLeaveTheVolumeAsItWas) {
   }
 
   ASSERT_TRUE(WriteBytes(v.get(), 0, RandomBytes(100, 9)).ok());
-  refused("d2", parent, Code::kInvalidArgument, "a dirty head");
+  refused("d2", parent, Code::kWrongBase, "a head whose content is not the base");
   ASSERT_TRUE(v->Revert("s1", nullptr).ok());
 
   std::unique_ptr<vol::Volume> foreign = MakeReplica(&env_, "f", Uuid::Random());

@@ -189,7 +189,7 @@ expect_fail "ls with a wrong secret fails" env AWS_SECRET_ACCESS_KEY=$BAD_SECRET
 check "ls message does not print the secret" none grep -qF "$BAD_SECRET" "$T/.out" "$T/.err"
 run ls_after_bad ls --json s3://chain/badkey
 check "nothing was stored by the refused push: no repository there (exit $RC)" \
-  [ "$RC" -eq 3 ] && grep -q "not a ddloop repository" "$T/o/ls_after_bad.err"
+  [ "$RC" -eq 3 ] && grep -q "is there a repository at" "$T/o/ls_after_bad.err"
 
 # --- 3. a corrupted object on the server --------------------------------------
 mkbucket corrupt

@@ -132,7 +132,7 @@ Status FirstError(const std::vector<FileResult>& r) {
 
 // --- push ---
 
-// Pushes one file; *e is its catalog entry (when Ok: in the catalog).
+// Pushes one file; *out is its catalog entry (when Ok: in the catalog).
 Status PushOne(Transport* t, const std::string& path, const RepoOptions& ro, const NetOptions& net, FileResult* r,
                CatalogEntry* out) {
   Env* env = Env::Posix();

@@ -170,6 +170,41 @@ TEST(RepoHead, PushMovesHeadAlongTheChainItContinuesOnly) {
   EXPECT_EQ(ReadHead(&t)->seq, 3u);
 }
 
+TEST(RepoHead, APushWithAFailedFileReportsItAndMovesHeadAlongTheRest) {
+  Chain a(VolumeA(), 1);
+  const std::string junk = a.dir.path + "/junk.delta";
+  WriteFileBytes(junk, Bytes(5000, 'j'));
+  MemTransport t;
+  Status s = Push(&t, {a.files[0], junk});
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.message();
+  EXPECT_NE(s.message().find("junk.delta"), std::string::npos) << s.message();
+  Result<RepoHead> h = ReadHead(&t);
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  EXPECT_EQ(h->entry, "c0.delta");
+}
+
+// A server that goes down during an upload: every later request fails.
+class DyingTransport : public MemTransport {
+ public:
+  bool down = false;
+  Result<std::string> ReadSmall(const std::string& key) override {
+    if (down) return RemoteError(Describe(key) + ": connection refused");
+    return MemTransport::ReadSmall(key);
+  }
+  Status Upload(const std::string& key, File*, uint64_t, const NetOptions&, TransferStats*) override {
+    down = true;
+    return RemoteError(Describe(key) + ": connection reset during the upload");
+  }
+};
+
+TEST(RepoHead, AnUploadCutOffIsTheErrorReportedNotTheHeadReadAfterIt) {
+  Chain a(VolumeA(), 1);
+  DyingTransport t;
+  Status s = Push(&t, a.files);
+  EXPECT_EQ(s.code(), Code::kRemote);
+  EXPECT_NE(s.message().find("during the upload"), std::string::npos) << s.message();
+}
+
 TEST(RepoHead, MoveHeadGrowsSeqAndNeedsTheEntryInTheCatalog) {
   Chain a(VolumeA(), 3);
   MemTransport t;

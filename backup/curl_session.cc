@@ -264,6 +264,23 @@ Result<std::string> GetSmall(HttpRequest r, int retries) {
   return resp.body;
 }
 
+namespace {
+
+// Whether an ETag may stand for this content in later polls (RFC 7232
+// 2.2.2's rule for Last-Modified): nginx makes it from the modification
+// time in seconds and the size, so two versions of one size written within
+// one second share it. A tag read in a later second than the object's
+// Last-Modified is safe: any later write has a later mtime. One read in
+// the same second is not kept (the next poll reads in full).
+bool FreshEnough(const HttpResponse& resp) {
+  auto lm = resp.headers.find("last-modified"), date = resp.headers.find("date");
+  if (lm == resp.headers.end() || date == resp.headers.end()) return true;
+  const time_t modified = curl_getdate(lm->second.c_str(), nullptr), now = curl_getdate(date->second.c_str(), nullptr);
+  return modified == -1 || now == -1 || now > modified;
+}
+
+}  // namespace
+
 Result<SmallRead> GetSmallIfChanged(HttpRequest r, const std::string& tag, int retries) {
   DDL_RETURN_IF_ERROR(CheckTag(tag, r.what));
   r.method = "GET";
@@ -280,7 +297,7 @@ Result<SmallRead> GetSmallIfChanged(HttpRequest r, const std::string& tag, int r
   }
   if (resp.code != 200) return HttpError(r.what, resp);
   auto etag = resp.headers.find("etag");
-  if (etag != resp.headers.end()) out.tag = ServerTag(etag->second);
+  if (etag != resp.headers.end() && FreshEnough(resp)) out.tag = ServerTag(etag->second);
   out.data = std::move(resp.body);
   return out;
 }

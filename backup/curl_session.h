@@ -94,7 +94,8 @@ Result<std::string> GetSmall(HttpRequest r, int retries);
 Status PutSmall(HttpRequest r, const std::string& data, int retries);
 // GET of a small body unless its ETag is still `tag` (If-None-Match; a
 // 304 answer: changed=false). Tag "" always reads. The ETag of a 200 is
-// SmallRead::tag ("" when none, or one ServerTag drops).
+// SmallRead::tag ("" when none, one ServerTag drops, or one that could
+// also stand for a later version: read in the second of its Last-Modified).
 Result<SmallRead> GetSmallIfChanged(HttpRequest r, const std::string& tag, int retries);
 Status DeleteObject(HttpRequest r, int retries);
 

@@ -132,7 +132,7 @@ Status FirstError(const std::vector<FileResult>& r) {
 
 // --- push ---
 
-// Pushes one file; *e is its catalog entry (when Ok: in the catalog).
+// Pushes one file; *out is its catalog entry (when Ok: in the catalog).
 Status PushOne(Transport* t, const std::string& path, const RepoOptions& ro, const NetOptions& net, FileResult* r,
                CatalogEntry* out) {
   Env* env = Env::Posix();
@@ -509,8 +509,11 @@ Status PushDeltas(Transport* t, const std::vector<std::string>& files, const Rep
   std::vector<const CatalogEntry*> stored;
   for (size_t i = 0; i < files.size(); i++)
     if ((*out)[i].error.ok()) stored.push_back(&entries[i]);
-  DDL_RETURN_IF_ERROR(MoveHeadAlong(t, stored));
-  return FirstError(*out);
+  // HEAD moves along what did get stored; a failed file's error is the one
+  // reported (a server gone down fails the HEAD read too).
+  Status moved = MoveHeadAlong(t, stored);
+  Status failed = FirstError(*out);
+  return failed.ok() ? moved : failed;
 }
 
 Result<Listing> ListDeltas(Transport* t) {

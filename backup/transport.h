@@ -89,7 +89,10 @@ class Transport {
   // A small object unless it still has `tag` (an earlier SmallRead::tag):
   // then changed=false, no data, and one small request was made (the idle
   // poll of a replica). http(s)/s3: GET with "If-None-Match: TAG", 304 is
-  // unchanged, a 200 brings the object and its ETag. file://: the tag is
+  // unchanged, a 200 brings the object and its ETag (not kept, tag "", when
+  // read in the very second of its Last-Modified: nginx's ETag is that
+  // second and the size, so a second write within it could look the same).
+  // file://: the tag is
   // "MTIMENS-SIZE-INODE" of the file opened. Tag "" always reads. kNotFound
   // when absent, kCorruption when larger than kMaxSmallObject,
   // kInvalidArgument for a tag with a control character or longer than kMaxTag.

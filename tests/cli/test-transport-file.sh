@@ -91,7 +91,7 @@ err_has "unexpectedly large"
 cp entry.orig repo/catalog/c2.delta.entry
 
 # A repository written before the marker existed is still read.
-check "the first push wrote the marker" [ "$(cat repo/ddloop-repository)" = "ddloop-repository 1" ]
+check "the first push wrote the manifest" [ "$(head -1 repo/ddloop-repository)" = "ddloop-repository 1" ]
 mv repo/ddloop-repository marker.orig
 check "a repository without the marker but with entries is listed" \
   [ "$(jget <("$DDLOOP" ls --json "$REPO") "len(j)")" = 5 ]
@@ -100,7 +100,7 @@ mv marker.orig repo/ddloop-repository
 # A directory that is no repository is not an empty one.
 mkdir notrepo
 expect_exit 3 "ls of a directory that is no repository" "$DDLOOP" ls "file://$T/notrepo"
-err_has "not a ddloop repository"
+err_has "is there a repository at"
 expect_exit 3 "pull from a directory that is no repository" "$DDLOOP" pull -q "file://$T/notrepo" "$T/fromnothing"
 check "... creates no directory" [ ! -e "$T/fromnothing" ]
 

@@ -97,7 +97,7 @@ check "no partial file is left" [ -z "$(ls -A bad | grep c3)" ]
 
 # A mistyped repository path is not an empty repository.
 expect_exit 3 "ls of a path with no repository" "$DDLOOP" ls "$NGINX_URL/nosuchrepo"
-err_has "not a ddloop repository"
+err_has "is there a repository at"
 expect_exit 3 "pull from a path with no repository" "$DDLOOP" pull -q "$NGINX_URL/nosuchrepo" "$T/fromnothing"
 check "... creates no directory" [ ! -e "$T/fromnothing" ]
 mkdir -p "$T/ng/www/emptied" && expect_exit 0 "push into a new repository" "$DDLOOP" push -q c0.delta "$NGINX_URL/emptied"

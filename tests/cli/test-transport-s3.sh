@@ -5,7 +5,8 @@
 # corrupted object never lands under its name; an upload and a download cut
 # off by killing the server resume where they stopped; concurrent pulls,
 # and a pull racing a push, only ever give whole, verified deltas; of two
-# pushes of different deltas under one name at once, exactly one wins.
+# pushes of different deltas under one name at once, exactly one wins; an
+# idle poll of HEAD is one request, answered 304.
 # Skips (77) without the ceph packages or without `ddloop push`.
 source "$(dirname "$0")/lib.sh"
 requires python3 curl ceph-mon ceph-osd radosgw radosgw-admin
@@ -189,7 +190,7 @@ expect_fail "ls with a wrong secret fails" env AWS_SECRET_ACCESS_KEY=$BAD_SECRET
 check "ls message does not print the secret" none grep -qF "$BAD_SECRET" "$T/.out" "$T/.err"
 run ls_after_bad ls --json s3://chain/badkey
 check "nothing was stored by the refused push: no repository there (exit $RC)" \
-  [ "$RC" -eq 3 ] && grep -q "not a ddloop repository" "$T/o/ls_after_bad.err"
+  [ "$RC" -eq 3 ] && grep -q "is there a repository at" "$T/o/ls_after_bad.err"
 
 # --- 3. a corrupted object on the server --------------------------------------
 mkbucket corrupt
@@ -379,6 +380,36 @@ for k in $(seq 20); do
     || echo "# trial $k: the repository does not hold the winner: $(cat "$T/o/pr$k.err")"
 done
 check "S3 push race: $good of 20 trials had one winner, one clear loser, the winner stored" [ "$good" = 20 ]
+
+# --- 7. the idle poll of HEAD: one signed request, answered 304 ----------------
+# REPO_TOOL (tests/backup/repo_tool.cc) is set by ctest. radosgw logs each
+# request it served ("beast: ... "GET /BUCKET/KEY ..." STATUS") at debug level
+# 1, from its log thread: counts are read after a pause.
+TOOL=${REPO_TOOL:-}
+if [ -x "$TOOL" ]; then
+  RGWLOG=$SRV/log/client.rgw.log
+  served() { sleep 1; grep -c ' beast: ' "$RGWLOG"; }
+  mkbucket head
+  "$DDLOOP" create s0.img -o c0.delta -q
+  run headpush push c0.delta c1.delta s3://head/repo
+  check "push a seed and a delta to s3://head/repo ($(head -c 200 "$T/o/headpush.err"))" [ "$RC" -eq 0 ]
+  sleep 1.1  # a tag read in the second HEAD was written is not kept
+  "$TOOL" poll s3://head/repo >"$T/o/poll1.out" 2>"$T/o/poll1.err"
+  read -r what seq entry tag <"$T/o/poll1.out"
+  check "the first poll reads HEAD ($what $seq $entry $(cat "$T/o/poll1.err"))" [ "$what $seq $entry" = "changed 1 c1.delta" ]
+  check "... and keeps its ETag ($tag)" [ -n "$tag" ]
+  before=$(served)
+  "$TOOL" poll s3://head/repo "$tag" >"$T/o/poll2.out" 2>&1
+  check "an unchanged HEAD: unchanged ($(cat "$T/o/poll2.out"))" [ "$(cut -d' ' -f1 "$T/o/poll2.out")" = unchanged ]
+  check "... in exactly one request" [ "$(served)" = $((before + 1)) ]
+  check "... a GET of HEAD answered 304" grep -q '"GET /head/repo/HEAD HTTP/1.1" 304' <(grep ' beast: ' "$RGWLOG" | tail -1)
+  run headpush2 push c2.delta s3://head/repo
+  "$TOOL" poll s3://head/repo "$tag" >"$T/o/poll3.out" 2>&1
+  read -r what seq entry tag <"$T/o/poll3.out"
+  check "a moved HEAD is read ($what $seq $entry)" [ "$what $seq $entry" = "changed 2 c2.delta" ]
+else
+  not_ok "REPO_TOOL is not set to tests/backup/repo_tool: the HEAD poll is not tested"
+fi
 
 # --- the secret never appears in any output ------------------------------------
 check "no output of any command contains the secret key" none grep -rqF "$AWS_SECRET_ACCESS_KEY" "$T/o" "$T/.out" "$T/.err"

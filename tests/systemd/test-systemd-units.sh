@@ -59,6 +59,8 @@ grep -h '^Exec' units/ddloop-*@.service | while IFS= read -r line; do
   done
   # Positional arguments are variables, so sub holds only subcommand words.
   help=$("$DDLOOP" "${sub[@]}" --help 2>&1) || { echo "FAIL ddloop ${sub[*]} --help: $help"; echo x >>bad; continue; }
+  # CLI11 prints the parent's help, exit 0, for an unknown subcommand.
+  grep -q "^Usage: [^ ]*ddloop ${sub[*]} " <<<"$help" || { echo "FAIL ddloop has no subcommand '${sub[*]}'"; echo x >>bad; continue; }
   for o in "${opts[@]}"; do
     grep -qE -- "(^|[ ,])$o([ ,=]|$)" <<<"$help" || { echo "FAIL ddloop ${sub[*]} has no option $o"; echo x >>bad; }
   done

@@ -34,6 +34,8 @@ Command SetupLs(CLI::App& root);
 Command SetupRm(CLI::App& root);
 Command SetupVolume(CLI::App& root);    // cmd_volume.cc
 Command SetupSnapshot(CLI::App& root);  // cmd_snapshot.cc
+Command SetupPublish(CLI::App& root);   // cmd_publish.cc
+Command SetupReplica(CLI::App& root);   // cmd_replica.cc
 
 // Default worker threads: the machine's cores.
 int DefaultThreads();

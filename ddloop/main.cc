@@ -37,7 +37,8 @@ int Main(int argc, char** argv, std::string* running) {
   std::vector<Command> commands = {SetupCreate(app),  SetupInfo(app),    SetupVerify(app), SetupApply(app),
                                    SetupMount(app),   SetupAttach(app),  SetupDetach(app), SetupList(app),
                                    SetupArchive(app), SetupRestore(app), SetupPush(app),   SetupPull(app),
-                                   SetupLs(app),      SetupRm(app),      SetupVolume(app), SetupSnapshot(app)};
+                                   SetupLs(app),      SetupRm(app),      SetupVolume(app), SetupSnapshot(app),
+                                   SetupPublish(app), SetupReplica(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -108,6 +108,22 @@ Status CreateVolumeFor(Env* env, const std::string& r, const std::string& seed, 
   return vol::Volume::Create(env, VolumePath(r), co);
 }
 
+// Removes from R/incoming what the plan does not need: a delta is removed
+// once it is sealed, but a kill between the seal and that removal leaves it
+// there, and the next plan starts after it, so nothing else ever would. A
+// planned delta and its pull's part files (.NAME.CSUM.part, .NAME.X.tmp)
+// stay, for the pull to skip or resume. Called under the replica's lock.
+void PruneIncoming(Env* env, const std::string& in, const std::vector<CatalogEntry>& path) {
+  Result<std::vector<std::string>> names = env->ListDir(in);
+  if (!names.ok()) return;
+  for (const std::string& n : *names) {
+    bool keep = false;
+    for (const CatalogEntry& e : path)
+      keep = keep || n == e.name || n.compare(0, e.name.size() + 2, "." + e.name + ".") == 0;
+    if (!keep) (void)env->Remove(in + "/" + n);
+  }
+}
+
 }  // namespace
 
 Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
@@ -200,6 +216,7 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
     plan = *p;
   }
 
+  if (env->Exists(IncomingPath(r))) PruneIncoming(env, IncomingPath(r), plan.path);
   if (!plan.path.empty()) {
     if (lv.volume && plan.base >= 0 && plan.base != int(held.size()) - 1) {
       const vol::SnapshotInfo& back = lv.volume->state().snaps[plan.base];

@@ -187,6 +187,9 @@ for k in $(seq 9); do
   IDLE_REQ+=("$(wc -l <idle.log)")
   IDLE_LIST+=("$(grep -c '"GET [^ ]*/ HTTP' idle.log)")
 done
+# What starting the binary costs, for comparison.
+BASE_T=()
+for k in $(seq 9); do t0=$(now); "$D" --version >/dev/null; BASE_T+=($((($(now) - t0) / 1000000))); done
 IDLE_SAMPLE=$(awk '{print $6, $7, $9}' idle.log | tr -d '"' | paste -sd';')
 
 log "$NREP replicas of one repository"
@@ -246,7 +249,7 @@ $(printf '%s\n' "${ROWS[@]}")
 Median ratio: **${RATIO}×**. R2's last snapshot, exported, equals the image applied by hand.
 
 Idle \`replica sync R2\` (nothing published since), 9 runs: wall ms $(printf '%s,' "${IDLE_T[@]}" | sed 's/,$//')
-(median **$(median "${IDLE_T[@]}") ms**, goal ≤ 50); requests at nginx per run $(printf '%s,' "${IDLE_REQ[@]}" | sed 's/,$//')
+(median **$(median "${IDLE_T[@]}") ms**, goal ≤ 50; \`ddloop --version\` alone: median $(median "${BASE_T[@]}") ms); requests at nginx per run $(printf '%s,' "${IDLE_REQ[@]}" | sed 's/,$//')
 (goal 1), of them listings $(printf '%s,' "${IDLE_LIST[@]}" | sed 's/,$//') (goal 0); the last run's requests:
 \`$IDLE_SAMPLE\`.
 

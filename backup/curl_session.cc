@@ -264,6 +264,25 @@ Result<std::string> GetSmall(HttpRequest r, int retries) {
   return resp.body;
 }
 
+namespace {
+
+// True when the object was modified in the second the server answered
+// (Last-Modified not before Date), so its ETag may not tell it from its
+// next version: nginx's ETag of a file is its mtime in seconds and its
+// size, and HEAD rewritten twice in one second keeps its size. Such a tag
+// is not kept, so the next poll reads the object whole ("racy git"); an
+// object older than the answer's second changes its ETag with any write.
+bool ChangedThisSecond(const HttpResponse& resp) {
+  auto lm = resp.headers.find("last-modified");
+  auto date = resp.headers.find("date");
+  if (lm == resp.headers.end() || date == resp.headers.end()) return false;
+  const time_t modified = curl_getdate(lm->second.c_str(), nullptr);
+  const time_t now = curl_getdate(date->second.c_str(), nullptr);
+  return modified == -1 || now == -1 || modified >= now;
+}
+
+}  // namespace
+
 Result<SmallRead> GetSmallIfChanged(HttpRequest r, const std::string& tag, int retries) {
   DDL_RETURN_IF_ERROR(CheckTag(tag, r.what));
   r.method = "GET";
@@ -280,7 +299,7 @@ Result<SmallRead> GetSmallIfChanged(HttpRequest r, const std::string& tag, int r
   }
   if (resp.code != 200) return HttpError(r.what, resp);
   auto etag = resp.headers.find("etag");
-  if (etag != resp.headers.end()) out.tag = ServerTag(etag->second);
+  if (etag != resp.headers.end() && !ChangedThisSecond(resp)) out.tag = ServerTag(etag->second);
   out.data = std::move(resp.body);
   return out;
 }

@@ -111,6 +111,7 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
   auto note = [&](const std::string& m) {
     if (o.note) o.note(m);
   };
+  RemoveDeadWorkDirs(env, o.work_dir);  // first: also when there is nothing to publish
   DDL_ASSIGN_OR_RETURN(vol::VolumeState st, attach::ReadVolumeState(vol_dir));
   int upto = int(st.snaps.size()) - 1;
   if (!o.upto.empty()) {
@@ -167,7 +168,6 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
                                             "'s snapshots; publish into an empty repository");
     start = -1;
   }
-  RemoveDeadWorkDirs(env, o.work_dir);  // also when there is nothing to publish
   if (start == upto) {
     if (head.ok()) r->head = *head;
     if (!r->moved_sideways) return Status::Ok();

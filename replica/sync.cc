@@ -57,6 +57,12 @@ Status ReadUpstream(Transport* t, const ReplicaState& state, Upstream* u, std::v
   if (got.ok()) {
     u->changed = got->changed;
     u->tag = got->tag;
+    // HEAD read whole but the one recorded (its seq only grows) is
+    // unchanged: the http transport drops a tag read in the second HEAD
+    // changed, and the poll after it costs one full read, not a sync.
+    if (u->changed && state.head_seq != 0 && u->head.seq == state.head_seq &&
+        u->head.target.snapshot == state.head.snapshot && u->head.target.fingerprint == state.head.fingerprint)
+      u->changed = false;
     if (!u->changed) {
       u->head.seq = state.head_seq;
       u->head.target = state.head;
@@ -188,6 +194,7 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
     rep->not_modified = rep->up_to_date = true;
     rep->at = newest;
     rep->at_name = lv.volume->state().snaps.back().name;
+    state.head_tag = u.tag;  // a new tag for the same HEAD (ReadUpstream)
     state.last_success_ns = NowNs();
     state.last_error = "";
     return SaveState(env, r, state);

@@ -363,6 +363,15 @@ Status Volume::StartNewHead(uint64_t id) {
   return Status::Ok();
 }
 
+Status CheckSnapshotName(const std::string& dir, const VolumeState& st, const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameLength || name[0] == '#' || name.find_first_of("/\n") != std::string::npos)
+    return InvalidArgument(dir + ": snapshot name '" + name +
+                           "' is not allowed (at most 255 bytes, no '/', "
+                           "newline or leading '#')");
+  if (st.Find(name) >= 0) return InvalidArgument(dir + ": a snapshot named '" + name + "' exists");
+  return Status::Ok();
+}
+
 Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name) {
   SnapshotSpec spec;
   spec.name = name;
@@ -374,11 +383,7 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const SnapshotSpec& spec) {
   if (!writable_ || closed_) return InvalidArgument(dir_ + ": the volume is open read-only");
   const VolumeState& st = state();
   std::string name = spec.name.empty() ? "snap-" + std::to_string(st.head_id) : spec.name;
-  if (name.size() > kMaxNameLength || name[0] == '#' || name.find_first_of("/\n") != std::string::npos)
-    return InvalidArgument(dir_ + ": snapshot name '" + name +
-                           "' is not allowed (at most 255 bytes, no '/', "
-                           "newline or leading '#')");
-  if (st.Find(name) >= 0) return InvalidArgument(dir_ + ": a snapshot named '" + name + "' exists");
+  DDL_RETURN_IF_ERROR(CheckSnapshotName(dir_, st, name));
   if (!spec.uuid.IsNil()) {
     for (const SnapshotInfo& s : st.snaps)
       if (s.uuid == spec.uuid)

@@ -55,6 +55,9 @@
 //             the target (in later snapshots or the head), its content in
 //             the target, journaled as it goes; then switches heads.
 //             Later snapshots are kept. O(chunks changed since the target).
+//             To the head's parent (the newest snapshot, or the origin
+//             while there is none): the head's journal is rewritten empty,
+//             in place; the head is clean. O(sealed chunks), no data copied.
 //
 // Crash safety. The manifest append (synced) is the commit point of every
 // edit, and everything it refers to is synced before it: a new index, data
@@ -133,6 +136,10 @@ struct SnapshotSpec {
   Fingerprint fingerprint;
   uint64_t create_ns = 0;  // 0: now (Entropy)
 };
+
+// kInvalidArgument unless `name` may name a new snapshot of the volume in
+// `dir`: 1 to 255 bytes, no '/', newline or leading '#', not in use.
+Status CheckSnapshotName(const std::string& dir, const VolumeState& st, const std::string& name);
 
 class Volume {
  public:

@@ -71,9 +71,8 @@ Status CheckTarget(Volume* v, const Header& h, const std::string& delta, const I
     if (s.uuid == h.target.snapshot)
       return Status(Code::kExists, dir + ": snapshot '" + s.name + "' already has the delta's target UUID " +
                                        h.target.snapshot.ToString());
-  if (!o.name.empty() && st.Find(o.name) >= 0)
-    return InvalidArgument(dir + ": a snapshot named '" + o.name + "' exists");
-  return Status::Ok();
+  // The name CreateSnapshot will use (the head's id does not change meanwhile).
+  return CheckSnapshotName(dir, st, o.name.empty() ? "snap-" + std::to_string(st.head_id) : o.name);
 }
 
 // Writes every record of `sr` (header read) into the head.

@@ -302,6 +302,15 @@ TEST_F(ReplicaTest, RefusalsLeaveTheVolumeAsItWas) {
     v = OpenVolume(&env_, "r");
   }
 
+  for (const char* name : {"a/b", "s1"}) {  // refused before a byte is written
+    Snapshot before = Capture(v.get());
+    vol::VolumeApplyOptions o;
+    o.name = name;
+    Status s = vol::ApplyDeltaToVolume(&env_, v.get(), "d2", parent, o, &r);
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << name << ": " << s.message();
+    EXPECT_TRUE(Capture(v.get()) == before) << name;
+  }
+
   ASSERT_TRUE(WriteBytes(v.get(), 0, RandomBytes(100, 9)).ok());
   refused("d2", parent, Code::kInvalidArgument, "a dirty head");
   ASSERT_TRUE(v->Revert("s1", nullptr).ok());
@@ -318,6 +327,19 @@ TEST_F(ReplicaTest, RefusalsLeaveTheVolumeAsItWas) {
     Status s = vol::ApplyDeltaToVolume(&env_, small.get(), "d1", Identity(), {}, &r);
     EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.message();
     EXPECT_TRUE(small->state().snaps.empty());
+  }
+
+  // A seed onto an imported (non-zero) origin, though no snapshot exists.
+  {
+    env_.Put("image", images_[0]);
+    vol::CreateOptions c;
+    c.volume = src_.volume;
+    ASSERT_TRUE(vol::Volume::Import(&env_, "imported", "image", c).ok());
+    std::unique_ptr<vol::Volume> imp = OpenVolume(&env_, "imported");
+    Status s = vol::ApplyDeltaToVolume(&env_, imp.get(), "d1", Identity(), {}, &r);
+    EXPECT_EQ(s.code(), Code::kWrongBase) << s.message();
+    EXPECT_TRUE(imp->state().snaps.empty());
+    EXPECT_TRUE(imp->HeadClean());
   }
 
   // After all that, the right delta still applies.
@@ -362,10 +384,23 @@ TEST_F(ReplicaTest, CrashAtEveryWriteOfAnApply) {
       bool sealed = st.snaps.size() == size_t(k) && st.snaps.back().uuid == src_.snaps[k - 1].uuid;
       if (!sealed) {
         ASSERT_EQ(st.snaps.size(), size_t(k - 1)) << "d" << k << " at " << at;
-        if (!v->HeadClean()) {
-          Status rs = v->Revert(k == 1 ? "origin" : "s" + std::to_string(k - 1), nullptr);
-          ASSERT_TRUE(rs.ok()) << rs.message();
+        // The revert is crashed too, at its 1st, 2nd, ... call, until it
+        // completes; every crash leaves the head as it was or clean.
+        const std::string parent = k == 1 ? "origin" : "s" + std::to_string(k - 1);
+        for (uint64_t rat = 1; !v->HeadClean(); rat++) {
+          fenv.CrashAfter(rat);
+          Status rs = v->Revert(parent, nullptr);
+          if (!fenv.crashed()) {
+            ASSERT_TRUE(rs.ok()) << rs.message();
+            break;
+          }
+          v.reset();
+          fenv.DropUnsyncedData();
+          v = OpenVolume(&fenv, dir);
+          ASSERT_TRUE(v);
+          ASSERT_EQ(v->state().snaps.size(), size_t(k - 1));
         }
+        fenv.CrashAfter(uint64_t(1) << 60);  // no more crashes
         Status again = Apply(&fenv, v.get(), k);
         ASSERT_TRUE(again.ok()) << "d" << k << " after a crash at call " << at << ": " << again.message();
       }

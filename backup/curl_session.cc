@@ -266,17 +266,19 @@ Result<std::string> GetSmall(HttpRequest r, int retries) {
 
 namespace {
 
-// Whether an ETag may stand for this content in later polls (RFC 7232
-// 2.2.2's rule for Last-Modified): nginx makes it from the modification
-// time in seconds and the size, so two versions of one size written within
-// one second share it. A tag read in a later second than the object's
-// Last-Modified is safe: any later write has a later mtime. One read in
-// the same second is not kept (the next poll reads in full).
-bool FreshEnough(const HttpResponse& resp) {
-  auto lm = resp.headers.find("last-modified"), date = resp.headers.find("date");
-  if (lm == resp.headers.end() || date == resp.headers.end()) return true;
-  const time_t modified = curl_getdate(lm->second.c_str(), nullptr), now = curl_getdate(date->second.c_str(), nullptr);
-  return modified == -1 || now == -1 || now > modified;
+// True when the object was modified in the second the server answered
+// (Last-Modified not before Date), so its ETag may not tell it from its
+// next version: nginx's ETag of a file is its mtime in seconds and its
+// size, and HEAD rewritten twice in one second keeps its size. Such a tag
+// is not kept, so the next poll reads the object whole ("racy git"); an
+// object older than the answer's second changes its ETag with any write.
+bool ChangedThisSecond(const HttpResponse& resp) {
+  auto lm = resp.headers.find("last-modified");
+  auto date = resp.headers.find("date");
+  if (lm == resp.headers.end() || date == resp.headers.end()) return false;
+  const time_t modified = curl_getdate(lm->second.c_str(), nullptr);
+  const time_t now = curl_getdate(date->second.c_str(), nullptr);
+  return modified == -1 || now == -1 || modified >= now;
 }
 
 }  // namespace
@@ -297,7 +299,7 @@ Result<SmallRead> GetSmallIfChanged(HttpRequest r, const std::string& tag, int r
   }
   if (resp.code != 200) return HttpError(r.what, resp);
   auto etag = resp.headers.find("etag");
-  if (etag != resp.headers.end() && FreshEnough(resp)) out.tag = ServerTag(etag->second);
+  if (etag != resp.headers.end() && !ChangedThisSecond(resp)) out.tag = ServerTag(etag->second);
   out.data = std::move(resp.body);
   return out;
 }

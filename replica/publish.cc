@@ -1,8 +1,10 @@
 #include "replica/publish.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 
 #include "attach/volume_open.h"
 #include "snapcore/volume_delta.h"
@@ -35,10 +37,47 @@ bool NameTaken(const std::vector<CatalogEntry>& all, const std::string& name) {
   return false;
 }
 
-// A private directory under `work` for this run's deltafiles.
+constexpr char kWorkPrefix[] = ".ddloop-publish-";
+
+// The pid in a work directory's name (.ddloop-publish-PID-RANDOM), or 0.
+pid_t WorkDirPid(const std::string& name) {
+  const size_t start = sizeof(kWorkPrefix) - 1;
+  if (name.compare(0, start, kWorkPrefix) != 0) return 0;
+  const size_t dash = name.find('-', start);
+  if (dash == std::string::npos || dash == start || dash - start > 9) return 0;
+  pid_t pid = 0;
+  for (size_t i = start; i < dash; i++) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return 0;
+    pid = pid * 10 + (name[i] - '0');
+  }
+  return pid;
+}
+
+// Removes the work directories under `work` of runs that were killed: a
+// run removes each deltafile once it is pushed and its directory at the
+// end, but SIGKILL leaves a partial deltafile (up to a seed, as large as
+// the volume's data) that nothing would ever remove. A directory whose pid
+// is alive, or that has no pid (unknown owner), is left alone; a pid of
+// another pid namespace sharing `work` would be judged in ours.
+void RemoveDeadWorkDirs(Env* env, const std::string& work) {
+  Result<std::vector<std::string>> names = env->ListDir(work);
+  if (!names.ok()) return;
+  for (const std::string& n : *names) {
+    const pid_t pid = WorkDirPid(n);
+    if (pid <= 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    const std::string d = work + "/" + n;
+    Result<std::vector<std::string>> files = env->ListDir(d);
+    if (files.ok())
+      for (const std::string& f : *files) (void)env->Remove(d + "/" + f);
+    (void)::rmdir(d.c_str());
+  }
+}
+
+// A private directory under `work` for this run's deltafiles, named with
+// the pid (RemoveDeadWorkDirs).
 Result<std::string> MakeWorkDir(Env* env, const std::string& work) {
   for (int i = 0; i < 8; i++) {
-    std::string d = work + "/.ddloop-publish-" + RandomHex();
+    std::string d = work + "/" + kWorkPrefix + std::to_string(::getpid()) + "-" + RandomHex();
     Status s = env->MakeDir(d);
     if (s.ok()) return d;
     if (env->Exists(d)) continue;
@@ -72,6 +111,7 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
   auto note = [&](const std::string& m) {
     if (o.note) o.note(m);
   };
+  RemoveDeadWorkDirs(env, o.work_dir);  // first: also when there is nothing to publish
   DDL_ASSIGN_OR_RETURN(vol::VolumeState st, attach::ReadVolumeState(vol_dir));
   int upto = int(st.snaps.size()) - 1;
   if (!o.upto.empty()) {

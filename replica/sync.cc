@@ -57,6 +57,12 @@ Status ReadUpstream(Transport* t, const ReplicaState& state, Upstream* u, std::v
   if (got.ok()) {
     u->changed = got->changed;
     u->tag = got->tag;
+    // HEAD read whole but the one recorded (its seq only grows) is
+    // unchanged: the http transport drops a tag read in the second HEAD
+    // changed, and the poll after it costs one full read, not a sync.
+    if (u->changed && state.head_seq != 0 && u->head.seq == state.head_seq &&
+        u->head.target.snapshot == state.head.snapshot && u->head.target.fingerprint == state.head.fingerprint)
+      u->changed = false;
     if (!u->changed) {
       u->head.seq = state.head_seq;
       u->head.target = state.head;
@@ -106,6 +112,22 @@ Status CreateVolumeFor(Env* env, const std::string& r, const std::string& seed, 
   co.chunk_shift = h.chunk_shift;
   co.volume = h.volume_uuid;
   return vol::Volume::Create(env, VolumePath(r), co);
+}
+
+// Removes from R/incoming what the plan does not need: a delta is removed
+// once it is sealed, but a kill between the seal and that removal leaves it
+// there, and the next plan starts after it, so nothing else ever would. A
+// planned delta and its pull's part files (.NAME.CSUM.part, .NAME.X.tmp)
+// stay, for the pull to skip or resume. Called under the replica's lock.
+void PruneIncoming(Env* env, const std::string& in, const std::vector<CatalogEntry>& path) {
+  Result<std::vector<std::string>> names = env->ListDir(in);
+  if (!names.ok()) return;
+  for (const std::string& n : *names) {
+    bool keep = false;
+    for (const CatalogEntry& e : path)
+      keep = keep || n == e.name || n.compare(0, e.name.size() + 2, "." + e.name + ".") == 0;
+    if (!keep) (void)env->Remove(in + "/" + n);
+  }
 }
 
 }  // namespace
@@ -172,6 +194,7 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
     rep->not_modified = rep->up_to_date = true;
     rep->at = newest;
     rep->at_name = lv.volume->state().snaps.back().name;
+    state.head_tag = u.tag;  // a new tag for the same HEAD (ReadUpstream)
     state.last_success_ns = NowNs();
     state.last_error = "";
     return SaveState(env, r, state);
@@ -200,6 +223,7 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
     plan = *p;
   }
 
+  if (env->Exists(IncomingPath(r))) PruneIncoming(env, IncomingPath(r), plan.path);
   if (!plan.path.empty()) {
     if (lv.volume && plan.base >= 0 && plan.base != int(held.size()) - 1) {
       const vol::SnapshotInfo& back = lv.volume->state().snaps[plan.base];

@@ -15,6 +15,7 @@
 #   export_snap VOL S FILE  snapshot S of volume VOL as an image (seed+apply)
 #   rc0_and CMD...          the last run exited 0 and CMD passes
 #   untouched_sum R         what must not change when a sync is refused
+#   unchanged R SUMFILE     ... has not changed since untouched_sum wrote SUMFILE
 source "$HERE/transport_lib.sh"
 source "$HERE/../servers/nginx.sh"
 requires python3 curl sha256sum
@@ -146,6 +147,18 @@ same_export() {
 # (the list; every volume file's name, size, mtime and inode, since a write
 # moves the mtime; the metadata files' bytes too: the data files are sparse,
 # as large as the volume, and too slow to hash)
+# unchanged R SUMFILE: R's untouched_sum is still SUMFILE (else the difference is shown).
+unchanged() {
+  untouched_sum "$1" >"$T/o/sum-now"
+  cmp -s "$2" "$T/o/sum-now" && return 0
+  if diff "$2" "$T/o/sum-now" | grep '^[<>]' | grep -qv '\.jnl'; then
+    diff "$2" "$T/o/sum-now" | head -8 | sed 's/^/  /'
+  else
+    echo "  (only the head journal changed: $(diff "$2" "$T/o/sum-now" | grep '^>.* [0-9]* [0-9.]* [0-9]*$' |
+      cut -c3- | cut -d' ' -f1,2 | tr '\n' ' ')bytes now; the refused sync opened the volume read-write)"
+  fi
+  return 1
+}
 untouched_sum() {
   "$DDLOOP" replica list "$1" --json
   (cd "$1/volume" && find . -type f ! -name lock -printf '%P %s %T@ %i\n' | sort &&

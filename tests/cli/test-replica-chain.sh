@@ -85,6 +85,7 @@ check "the exported sat is a clean ext4" sh -c "e2fsck -fn src-sat.img >/dev/nul
 rm -f src-*.img
 
 # --- idle polls: one conditional GET of HEAD, nothing listed ---------------------
+untouched_sum "$T/r2" >sum-r2
 before=$(wc -l <"$T/ng/access.log")
 run idle2 replica sync "$T/r2" --json
 after=$(wc -l <"$T/ng/access.log")
@@ -94,6 +95,8 @@ tail -n +$((before + 1)) "$T/ng/access.log" >idle.log
 check "an idle R2 sync made exactly one request ($(tr '\n' ' ' <idle.log))" [ $((after - before)) = 1 ]
 check "that request is a conditional GET of HEAD answered 304" grep -q '"GET /vol/HEAD HTTP/1.1" 304 ' idle.log
 check "an idle R2 sync listed nothing" sh -c "! grep -qE '\"GET [^ ]*/ HTTP' idle.log"
+# A sync every few minutes for years must not grow anything.
+check "an idle R2 sync wrote nothing into R2's volume" unchanged "$T/r2" sum-r2
 run idle1 replica sync "$T/r1" --json
 check "an idle R1 sync (s3://, with a forward) says not_modified" \
   rc0_and [ "$(jget "$T/o/idle1.out" "j['not_modified']")" = True ]

@@ -155,7 +155,7 @@ unchanged() {
     diff "$2" "$T/o/sum-now" | head -8 | sed 's/^/  /'
   else
     echo "  (only the head journal changed: $(diff "$2" "$T/o/sum-now" | grep '^>.* [0-9]* [0-9.]* [0-9]*$' |
-      cut -c3- | cut -d' ' -f1,2 | tr '\n' ' ')bytes now; the refused sync opened the volume read-write)"
+      cut -c3- | cut -d' ' -f1,2 | tr '\n' ' ')bytes now: the command opened the volume read-write)"
   fi
   return 1
 }

@@ -39,11 +39,11 @@ replica_idents "$R" ids-r
 check "the seeded snapshots carry the source's names, UUIDs and fingerprints" \
   diff <(head -2 ids-src) ids-r
 check "tue exports byte-identical from the source and the seeded replica" same_export "$V" "$R/volume" tue
-run init-pipe replica init "$T/rp" --from "$REPO" --seed-archive - --id pipe -q <tape.tar
+run init-pipe replica init "$T/rp" --from "$REPO" --seed-archive - --id pipe --retries 0 -q <tape.tar
 check "replica init --seed-archive - (a pipe) exits 0" ran_ok init-pipe
 replica_idents "$T/rp" ids-rp
 check "the piped replica holds the same two snapshots" diff ids-r ids-rp
-run early replica sync "$R" --attempts 1
+run early replica sync "$R" --attempts 1 --retries 0
 check "a sync while the upstream is down fails as a network error (exit $RC)" [ "$RC" = 8 ]
 replica_idents "$R" ids-after
 check "... and leaves the seeded snapshots" diff ids-r ids-after

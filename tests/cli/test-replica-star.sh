@@ -6,7 +6,9 @@
 # identities and bytes; r8 then catches up from its own base, pulling only
 # the five deltas it lacks (no seed again), and the seven others are
 # untouched by it (their volumes unchanged, their next sync not_modified).
-# `ddloop ls URL --replicas` lists all eight at HEAD.
+# `ddloop ls URL --replicas` lists all eight at HEAD. A HEAD replaced
+# within the second a replica read it, by one of the same size (the same
+# nginx ETag), is still seen as moved.
 source "$(dirname "$0")/lib.sh"
 source "$HERE/replica_lib.sh"
 requires losetup
@@ -88,5 +90,33 @@ check "... and each is not_modified" sh -c "for i in \$(seq $((N - 1))); do
 run lsr ls "$REPO" --replicas --json
 check "ls --replicas lists the $N replicas, each at s8 and at HEAD" rc0_and \
   [ "$(jget "$T/o/lsr.out" "sorted(set((r['snapshot_name'], r.get('behind')) for r in j)) + [len(j)]")" = "[('s8', 0), $N]" ]
+
+# --- polling nginx: a HEAD replaced within the second it was read ------------------
+# nginx's ETag is the file's mtime in seconds and its size, so a HEAD moved
+# twice within one second to one of the same size (publish moves it after
+# every delta) keeps its ETag: a tag read in the second HEAD was written
+# proves nothing (git's "racy" index entries). Made deterministic with a
+# HEAD dated in the future: every read is then within its second.
+W=$T/w
+WREPO=$NGINX_URL/racy
+HEADF=$NGINX_WWW/racy/HEAD
+future=$(($(date +%s) + 600))
+wsnap() { src_write "$W" "$2" 128 && "$DDLOOP" snapshot create "$W" "$1" -q && "$DDLOOP" publish "$W" "$WREPO" -q; }
+expect_exit 0 "volume w" "$DDLOOP" volume create "$W" --size 8M -q
+check "w1 published" wsnap w1 1
+expect_exit 0 "replica rw" "$DDLOOP" replica init "$T/rw" --from "$WREPO" --id rw -q
+expect_exit 0 "rw syncs w1" "$DDLOOP" replica sync "$T/rw" -q
+check "w2 published" wsnap w2 2
+touch -d "@$future" "$HEADF"
+run racy2 replica sync "$T/rw" --json
+check "rw syncs w2, reading HEAD in the second it was written" \
+  rc0_and [ "$(jget "$T/o/racy2.out" "[a['name'] for a in j['applied']]")" = "['w2']" ]
+size2=$(stat -c %s "$HEADF")
+check "w3 published" wsnap w3 3
+touch -d "@$future" "$HEADF"
+check "HEAD kept its size and mtime (so its ETag)" [ "$(stat -c %s "$HEADF")" = "$size2" ]
+run racy replica sync "$T/rw" --json
+check "rw sees that HEAD moved and applies w3" \
+  rc0_and [ "$(jget "$T/o/racy.out" "(j['not_modified'], [a['name'] for a in j['applied']])")" = "(False, ['w3'])" ]
 check "nothing is left attached" sh -c "'$DDLOOP' list | grep -q 'nothing attached'"
 finish

@@ -9,6 +9,7 @@
 # through both hops incrementally. An idle R2 sync is not_modified and costs
 # nginx exactly one request, a conditional GET of HEAD answered 304.
 # `ddloop ls URL --replicas` shows R1 upstream of it and R2 on nginx, at HEAD.
+# With nginx down, R1 still seals what it pulls and forwards it later.
 source "$(dirname "$0")/lib.sh"
 source "$HERE/replica_lib.sh"
 requires mkfs.ext4 e2fsck fsfreeze losetup mount umount
@@ -124,6 +125,26 @@ run lsr2 ls "$WEB" --replicas --json
 check "ls http:// --replicas: r2 at sun, at HEAD" rc0_and [ "$(jget "$T/o/lsr2.out" "[(r['id'], r['snapshot_name'], r.get('behind')) for r in j]")" = "[('r2', 'sun', 0)]" ]
 run lsr3 ls "$WEB" --replicas
 check "ls --replicas (text) names r2" rc0_and grep -q '^r2 ' "$T/o/lsr3.out"
+
+# --- the forward target away: R1 keeps what it sealed and forwards later ----------
+PORT=${NGINX_URL##*:}
+nginx_stop
+text_file 100000 monday2 >fs/mon2.txt
+expect_exit 0 "snapshot mon2" "$DDLOOP" snapshot create "$V" mon2
+expect_exit 0 "publish mon2" "$DDLOOP" publish "$V" "$S3" -q
+run away replica sync "$T/r1" --json --attempts 1 --retries 0
+check "with nginx down, R1's sync fails as a network error (exit $RC)" [ "$RC" = 8 ]
+check "... says its forward failed" [ "$(jget "$T/o/away.out" "[f['status'] for f in j['forwards']]")" = "['failed']" ]
+replica_idents "$T/r1" ids-r1
+check "... but R1 applied and sealed mon2" [ "$(tail -1 ids-r1 | cut -d' ' -f1)" = mon2 ]
+start_nginx "$PORT"
+run back replica sync "$T/r1" --json
+check "with nginx back, R1 forwards mon2" rc0_and [ "$(jget "$T/o/back.out" "j['forwards'][0]['published']")" = 1 ]
+run sync2c replica sync "$T/r2" --json
+check "R2 applies mon2" rc0_and [ "$(jget "$T/o/sync2c.out" "[a['name'] for a in j['applied']]")" = "['mon2']" ]
+src_idents "$V" ids-src
+replica_idents "$T/r2" ids-r2
+check "R2 holds the source's eight snapshots" diff ids-src ids-r2
 
 expect_exit 0 "detach the source" "$DDLOOP" detach -q fs
 check "nothing is left attached" sh -c "'$DDLOOP' list | grep -q 'nothing attached'"

@@ -226,12 +226,15 @@ Status Prepare(const ServeSpec& s, std::string* dir, std::string* vol) {
   const std::string r = attach::VolumeDir(s.replica_dir);
   *vol = attach::VolumeDir(s.replica_dir + "/volume");
   DDL_RETURN_IF_ERROR(attach::ReadVolumeState(*vol).status());
+  // Checked before DIR is made (nothing is created inside the replica),
+  // and again once it exists and its links can be resolved.
+  auto inside = [&](const std::string& d) { return d == r || d == *vol || d.rfind(*vol + "/", 0) == 0; };
+  const Status refused = InvalidArgument(s.dir + ": inside the replica " + r + "; serve into a directory of its own");
+  if (inside(attach::VolumeDir(s.dir))) return refused;
   Env* env = Env::Posix();
   if (!env->Exists(s.dir)) DDL_RETURN_IF_ERROR(env->MakeDir(s.dir));
   *dir = attach::VolumeDir(s.dir);
-  if (*dir == r || *dir == *vol || dir->rfind(*vol + "/", 0) == 0)
-    return InvalidArgument(s.dir + ": inside the replica " + r + "; serve into a directory of its own");
-  return Status::Ok();
+  return inside(*dir) ? refused : Status::Ok();
 }
 
 }  // namespace

@@ -112,6 +112,7 @@ expect_exit 3 "R without a volume" "$DDLOOP" replica serve notrep "$DIR"
 err_has "not a ddloop volume"
 expect_exit 2 "--poll 0" "$DDLOOP" replica serve "$R" "$DIR" --poll 0
 expect_exit 2 "DIR inside the replica's volume" "$DDLOOP" replica serve "$R" "$V/srv"
+check "nothing is made inside the volume" test ! -e "$V/srv"
 mkdir -p bad && echo x > bad/current
 expect_exit 2 "DIR/current is a regular file" "$DDLOOP" replica serve "$R" bad
 err_has "bad/current: exists and is not a symbolic link"

@@ -169,22 +169,32 @@ stale_options() {
   done
 }
 
+# read_page PAGE NAME: sets text, options_sec and synopsis_sec from PAGE;
+# fails (reported) when it has no OPTIONS section.
+read_page() {
+  text=$(plain "$1")
+  options_sec=$(printf '%s\n' "$text" | section OPTIONS)
+  synopsis_sec=$(printf '%s\n' "$text" | section SYNOPSIS)
+  [ -n "$options_sec" ] && return 0
+  not_ok "$2: no OPTIONS section"
+  return 1
+}
+
+# synopsis_shows NAME SUB MEMBER: $synopsis_sec shows `ddloop SUB MEMBER`.
+synopsis_shows() {
+  if printf '%s\n' "$synopsis_sec" | grep -Eq -- "$2[[:space:]]+$3([^[:alnum:]_-]|\$)"; then
+    ok "$1 shows 'ddloop $2 $3' in SYNOPSIS"
+  else not_ok "$1: 'ddloop $2 $3' is missing from SYNOPSIS"; fi
+}
+
 # check_member_page PAGE SUB MEMBER HELP: a group member with a page of its
 # own is checked against it as a subcommand is against its page.
 check_member_page() {
   local page=$1 sub=$2 member=$3 mhelp=$4 name text options_sec synopsis_sec all_opts=""
   name=$(basename "$page")
-  text=$(plain "$page")
-  options_sec=$(printf '%s\n' "$text" | section OPTIONS)
-  synopsis_sec=$(printf '%s\n' "$text" | section SYNOPSIS)
-  if [ -z "$options_sec" ]; then
-    not_ok "$name: no OPTIONS section"
-    return
-  fi
+  read_page "$page" "$name" || return
   check_help "$name" "$sub $member" "$mhelp"
-  if printf '%s\n' "$synopsis_sec" | grep -Eq -- "$sub[[:space:]]+$member([^[:alnum:]_-]|\$)"; then
-    ok "$name shows 'ddloop $sub $member' in SYNOPSIS"
-  else not_ok "$name: 'ddloop $sub $member' is missing from SYNOPSIS"; fi
+  synopsis_shows "$name" "$sub" "$member"
   stale_options "$name" "$sub $member" "$all_opts"
 }
 
@@ -199,13 +209,7 @@ for sub in $subs; do
     not_ok "ddloop $sub --help exits 0"
     continue
   fi
-  text=$(plain "$page")
-  options_sec=$(printf '%s\n' "$text" | section OPTIONS)
-  synopsis_sec=$(printf '%s\n' "$text" | section SYNOPSIS)
-  if [ -z "$options_sec" ]; then
-    not_ok "$name: no OPTIONS section"
-    continue
-  fi
+  read_page "$page" "$name" || continue
 
   all_opts=""
   check_help "$name" "$sub" "$help"
@@ -226,9 +230,7 @@ for sub in $subs; do
       continue
     fi
     check_help "$name" "$sub $member" "$mhelp" member
-    if printf '%s\n' "$synopsis_sec" | grep -Eq -- "$sub[[:space:]]+$member([^[:alnum:]_-]|\$)"; then
-      ok "$name shows 'ddloop $sub $member' in SYNOPSIS"
-    else not_ok "$name: 'ddloop $sub $member' is missing from SYNOPSIS"; fi
+    synopsis_shows "$name" "$sub" "$member"
   done
   opts=$all_opts
 

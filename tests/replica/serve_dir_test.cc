@@ -130,7 +130,8 @@ TEST_F(ServeDir, ServeRefusesBeforeServing) {
   s.poll_seconds = 1;
   s.dir = s.replica_dir + "/volume/srv";
   EXPECT_EQ(Serve(s).code(), Code::kInvalidArgument);
-  s.dir = s.replica_dir;  // DIR/lock would be the replica's own lock file
+  EXPECT_FALSE(fs::exists(s.dir));  // nothing made inside the volume
+  s.dir = s.replica_dir;            // DIR/lock would be the replica's own lock file
   EXPECT_EQ(Serve(s).code(), Code::kInvalidArgument);
 
   // Stopped at once: DIR made, nothing served, nothing left but the lock.

@@ -76,7 +76,7 @@ Result<Served> Server::AttachSnapshot(const vol::SnapshotInfo& snap) {
   if (!env->Exists(mp)) DDL_RETURN_IF_ERROR(env->MakeDir(mp));
   attach::AttachSpec as;
   as.volume = vol_;
-  as.snapshot = v.uuid;  // the uuid: names may repeat across a lineage's history, uuids do not
+  as.snapshot = v.uuid;  // as the mount point is named
   as.mount_fs = mp;
   as.mount_options = s_.mount_options;
   as.owner = ServeOwner(dir_);
@@ -136,14 +136,12 @@ bool Server::Release(const Served& v, bool lazy) {
   if (attach::FsMounted(v.a, r_)) {
     int e = r_->Unmount(v.a.fs_mount, false);
     if (e == EBUSY && !lazy) return false;  // a reader is inside: keep it
-    if (e != 0 && e != EINVAL) {
-      if (!lazy) {
-        LogChange(v.a.fs_mount + ": cannot unmount: " + std::strerror(e) + " (retrying)");
-        return false;
-      }
-      e = r_->Unmount(v.a.fs_mount, true);
+    if (e != 0 && e != EINVAL && !lazy) {
+      LogChange(v.a.fs_mount + ": cannot unmount: " + std::strerror(e) + " (retrying)");
+      return false;
     }
-    if (e == 0 && lazy) Log(v.a.fs_mount + ": still in use at stop: unmounted lazily");
+    if (e != 0 && e != EINVAL && r_->Unmount(v.a.fs_mount, true) == 0)
+      Log(v.a.fs_mount + ": still in use at stop: unmounted lazily");
   }
   std::vector<std::string> steps;
   if (Status st = attach::Teardown(v.a, /*force=*/true, &steps, r_); !st.ok()) {

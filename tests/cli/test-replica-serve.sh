@@ -123,6 +123,7 @@ check "bad/current is left alone" test "$(cat bad/current)" = x
 start_serve serve.log
 check "DIR/current serves generation 0" served 0
 check "the snapshot's attachment is listed (ddloop list)" sh -c "'$DDLOOP' list | grep -q 'snapshot g0 .*ok'"
+check "ddloop list --json names its owner" sh -c "'$DDLOOP' list --json | grep -qF '\"owner\": \"replica serve $(readlink -f "$DIR")\"'"
 expect_exit 9 "a second serve of the same DIR" "$DDLOOP" replica serve "$R" "$DIR"
 err_has "in use by pid $SERVE_PID"
 rm -f stop-readers reader-errors

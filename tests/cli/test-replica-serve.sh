@@ -53,6 +53,8 @@ served() {
   done
   return 1
 }
+# log_has FILE TEXT: FILE gets a line with TEXT within 10 s.
+log_has() { local k; for k in $(seq 100); do grep -qF -- "$2" "$1" && return 0; sleep 0.1; done; return 1; }
 start_serve() {  # LOG [OPTIONS...]
   local log=$1; shift
   "$DDLOOP" replica serve "$R" "$DIR" --poll 0.2 "$@" 2>"$log" &
@@ -137,10 +139,15 @@ for n in $(seq 1 "$SWITCHES"); do
 done
 echo "     $SWITCHES snapshots served in $((SECONDS - t0)) s"
 check "every generation was served through DIR/current after its snapshot ($late late)" test "$late" = 0
-sleep 3  # the long readers leave their snapshots; one poll releases them
 touch stop-readers
 wait $(jobs -p | grep -vx "$SERVE_PID") 2>/dev/null
+# The readers have left their snapshots: a poll releases them (10 s at most;
+# "released" is logged once the attachment is undone, after the unmount).
 switches=$(grep -c "serving snapshot" serve.log)
+for k in $(seq 100); do
+  [ "$(mounts_under_dir)" = 1 ] && [ "$(grep -c "released snapshot" serve.log)" = $((switches - 1)) ] && break
+  sleep 0.1
+done
 check "at least 100 switches ($switches)" test "$switches" -gt 100
 total=0
 for id in 1 2 3 4; do
@@ -153,7 +160,8 @@ done
 [ -e reader-errors ] && head -5 reader-errors
 check "readers saw generations during the switches ($total passes)" test "$total" -gt 100
 check "old snapshots are released while serving (1 mount left)" test "$(mounts_under_dir)" = 1
-check "every replaced snapshot was released" test "$(grep -c 'released snapshot' serve.log)" = $((switches - 1))
+released=$(grep -c "released snapshot" serve.log)
+check "every replaced snapshot was released ($released of $((switches - 1)))" test "$released" = $((switches - 1))
 
 # A reader inside the served snapshot at stop: waited for (--stop-wait).
 ( cd "$DIR/current" && sleep 2 ) &
@@ -177,8 +185,7 @@ gen $((SWITCHES + 1))
 start_serve serve3.log
 check "after kill -9, the restart serves the new snapshot" served $((SWITCHES + 1))
 check "the restart adopted what the killed serve left" grep -q "adopted snapshot g$SWITCHES" serve3.log
-sleep 0.6
-check "and released it once unused" grep -q "released snapshot g$SWITCHES" serve3.log
+check "and released it once unused" log_has serve3.log "released snapshot g$SWITCHES"
 stop_serve
 check "SIGTERM after the restart: exit 0" test "$SERVE_RC" = 0
 check "no mount under DIR" test "$(mounts_under_dir)" = 0

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include "backup/transport_internal.h"
+
 namespace ddl {
 
 namespace {
@@ -260,6 +262,27 @@ Result<std::string> GetSmall(HttpRequest r, int retries) {
   DDL_RETURN_IF_ERROR(CallWithRetries(r, &resp, retries));
   if (resp.code != 200) return HttpError(r.what, resp);
   return resp.body;
+}
+
+Result<SmallRead> GetSmallIfChanged(HttpRequest r, const std::string& tag, int retries) {
+  DDL_RETURN_IF_ERROR(CheckTag(tag, r.what));
+  r.method = "GET";
+  r.max_body = kMaxSmallObject;
+  r.too_large = Code::kCorruption;
+  if (!tag.empty()) r.headers.push_back("If-None-Match: " + tag);
+  HttpResponse resp;
+  DDL_RETURN_IF_ERROR(CallWithRetries(r, &resp, retries));
+  SmallRead out;
+  if (!tag.empty() && resp.code == 304) {
+    out.changed = false;
+    out.tag = tag;
+    return out;
+  }
+  if (resp.code != 200) return HttpError(r.what, resp);
+  auto etag = resp.headers.find("etag");
+  if (etag != resp.headers.end()) out.tag = ServerTag(etag->second);
+  out.data = std::move(resp.body);
+  return out;
 }
 
 Status PutSmall(HttpRequest r, const std::string& data, int retries) {

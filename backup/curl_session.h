@@ -92,6 +92,10 @@ Status CallWithRetries(const HttpRequest& r, HttpResponse* resp, int retries);
 Result<uint64_t> HeadSize(HttpRequest r, int retries);
 Result<std::string> GetSmall(HttpRequest r, int retries);
 Status PutSmall(HttpRequest r, const std::string& data, int retries);
+// GET of a small body unless its ETag is still `tag` (If-None-Match; a
+// 304 answer: changed=false). Tag "" always reads. The ETag of a 200 is
+// SmallRead::tag ("" when none, or one ServerTag drops).
+Result<SmallRead> GetSmallIfChanged(HttpRequest r, const std::string& tag, int retries);
 Status DeleteObject(HttpRequest r, int retries);
 
 // Sends src[off, off+len) as the body of `r` (a PUT), from its first byte

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "backup/part_file.h"
+#include "backup/repository_head.h"
 #include "deltafile/hash.h"
 #include "deltafile/hex.h"
 #include "deltafile/reader.h"
@@ -37,24 +38,11 @@ const TextFormat& EntryFormat() {
   }();
   return f;
 }
-constexpr const char kMarkerKey[] = "ddloop-repository";
-constexpr const char kMarkerText[] = "ddloop-repository 1\n";
-
 std::string EntryKey(const std::string& name) { return "catalog/" + name + ".entry"; }
 
 std::string BaseName(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// Names go into URLs and file names unchanged: keep them plain.
-Status CheckName(const std::string& name, const std::string& what) {
-  bool ok = !name.empty() && name[0] != '.' && name.size() <= 200;
-  for (unsigned char ch : name) ok = ok && (std::isalnum(ch) || ch == '.' || ch == '_' || ch == '-' || ch == '+');
-  if (!ok)
-    return InvalidArgument(what +
-                           ": a delta's name may hold only letters, digits, '.', '_', '-', '+' and not start with '.'");
-  return Status::Ok();
 }
 
 // Feeds [0, size) of f to h.
@@ -144,15 +132,20 @@ Status FirstError(const std::vector<FileResult>& r) {
 
 // --- push ---
 
-Status PushOne(Transport* t, const std::string& path, const NetOptions& net, FileResult* r) {
+// Pushes one file; *e is its catalog entry (when Ok: in the catalog).
+Status PushOne(Transport* t, const std::string& path, const RepoOptions& ro, const NetOptions& net, FileResult* r,
+               CatalogEntry* out) {
   Env* env = Env::Posix();
   r->name = BaseName(path);
-  DDL_RETURN_IF_ERROR(CheckName(r->name, path));
+  DDL_RETURN_IF_ERROR(CheckDeltaName(r->name, path));
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(path, OpenMode::kRead));
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<RandomReader> rr, RandomReader::Open(f.get()));
   DDL_ASSIGN_OR_RETURN(r->size, f->Size());
   DDL_ASSIGN_OR_RETURN(std::string csum, FileChecksum(f.get(), r->size));
-  CatalogEntry e = EntryFor(r->name, rr->header(), r->size, csum);
+  CatalogEntry& e = *out;
+  e = EntryFor(r->name, rr->header(), r->size, csum);
+  if (ro.snapshot_name) e.target_name = ro.snapshot_name(path);
+  if (ro.snapshot_time) e.target_created_ns = ro.snapshot_time(path);
 
   Result<std::string> old = t->ReadSmall(EntryKey(e.name));
   if (old.ok()) {
@@ -191,15 +184,6 @@ Status PushOne(Transport* t, const std::string& path, const NetOptions& net, Fil
   DDL_RETURN_IF_ERROR(made);
   r->status = "transferred";
   return Status::Ok();
-}
-
-// The marker of an existing repository, written once.
-Status EnsureMarker(Transport* t) {
-  Result<std::string> m = t->ReadSmall(kMarkerKey);
-  if (m.ok()) return Status::Ok();
-  if (m.status().code() != Code::kNotFound) return m.status();
-  Status s = t->CreateSmall(kMarkerKey, kMarkerText);
-  return s.code() == Code::kExists ? Status::Ok() : s;
 }
 
 // --- pull ---
@@ -279,7 +263,7 @@ Status PullOne(Transport* t, const std::string& dir, const CatalogEntry& e, cons
   r->name = e.name;
   r->size = e.size;
   const std::string url = t->Describe(e.object);
-  DDL_RETURN_IF_ERROR(CheckName(e.name, t->Describe(EntryKey(e.name))));
+  DDL_RETURN_IF_ERROR(CheckDeltaName(e.name, t->Describe(EntryKey(e.name))));
   const std::string final_path = dir + "/" + e.name;
   // Ok and *there when DIR/NAME already is this delta.
   auto present = [&](bool* there) -> Status {
@@ -391,7 +375,47 @@ Result<std::vector<CatalogEntry>> After(const std::vector<CatalogEntry>& all, co
   return out;
 }
 
+// Moves HEAD along `pushed` (entries now in the catalog): from HEAD's
+// target (with no HEAD, from the one pushed seed) to the end of the chain
+// they continue. A fork (two deltas continuing one identity) stops it
+// there: push does not choose between them.
+Status MoveHeadAlong(Transport* t, const std::vector<const CatalogEntry*>& pushed) {
+  Result<RepoHead> head = ReadHead(t);  // again: another writer may have moved it meanwhile
+  if (!head.ok() && head.status().code() != Code::kNotFound) return head.status();
+  std::string snapshot, fingerprint;
+  if (head.ok()) {
+    snapshot = head->target.snapshot.ToString();
+    fingerprint = head->target.fingerprint.Hex();
+  }
+  const CatalogEntry* last = nullptr;
+  for (size_t steps = 0; steps < pushed.size(); steps++) {  // bounded: a cycle ends
+    const CatalogEntry* next = nullptr;
+    int found = 0;
+    for (const CatalogEntry* e : pushed) {
+      const bool continues = (head.ok() || last)
+                                 ? !e->seed && e->base_snapshot == snapshot && e->base_fingerprint == fingerprint
+                                 : e->seed;
+      if (continues && found++ == 0) next = e;
+    }
+    if (found != 1) break;
+    last = next;
+    snapshot = last->target_snapshot;
+    fingerprint = last->target_fingerprint;
+  }
+  return last ? MoveHead(t, *last) : Status::Ok();
+}
+
 }  // namespace
+
+Status CheckDeltaName(const std::string& name, const std::string& what) {
+  // Names go into URLs and file names unchanged: keep them plain.
+  bool ok = !name.empty() && name[0] != '.' && name.size() <= 200;
+  for (unsigned char ch : name) ok = ok && (std::isalnum(ch) || ch == '.' || ch == '_' || ch == '-' || ch == '+');
+  if (!ok)
+    return InvalidArgument(what +
+                           ": a delta's name may hold only letters, digits, '.', '_', '-', '+' and not start with '.'");
+  return Status::Ok();
+}
 
 Result<std::string> CatalogEntry::Encode(const std::string& what) const {
   TextWriter w(EntryFormat());
@@ -409,6 +433,8 @@ Result<std::string> CatalogEntry::Encode(const std::string& what) const {
   w.Add("target_snapshot", target_snapshot);
   w.Add("target_fingerprint", target_fingerprint);
   w.AddU64("created_ns", created_ns);
+  if (!target_name.empty()) w.Add("target_name", target_name);
+  if (target_created_ns != 0) w.AddU64("target_created_ns", target_created_ns);
   return w.Finish(what);
 }
 
@@ -429,6 +455,9 @@ Status CatalogEntry::Decode(const std::string& text, const std::string& what, Ca
   DDL_RETURN_IF_ERROR(r.GetString("target_fingerprint", &e->target_fingerprint));
   if (r.Has("volume_size")) DDL_RETURN_IF_ERROR(r.GetU64("volume_size", &e->volume_size));
   if (r.Has("created_ns")) DDL_RETURN_IF_ERROR(r.GetU64("created_ns", &e->created_ns));
+  if (r.Has("target_name")) DDL_RETURN_IF_ERROR(r.GetString("target_name", &e->target_name));
+  if (r.Has("target_created_ns")) DDL_RETURN_IF_ERROR(r.GetU64("target_created_ns", &e->target_created_ns));
+  // Any other key is a newer writer's: ignored, so old readers read new entries.
   uint64_t digest = 0;
   if (e->checksum.size() != 22 || e->checksum.compare(0, 6, "xxh64:") != 0 ||
       !ParseHex64(std::string_view(e->checksum).substr(6), &digest))
@@ -443,6 +472,8 @@ Status PushDeltas(Transport* t, const std::vector<std::string>& files, const Rep
   out->assign(files.size(), FileResult());
   std::set<std::string> names;
   uint64_t total = 0;
+  std::string first;  // the first readable file, and its volume
+  Uuid volume;
   for (size_t i = 0; i < files.size(); i++) {
     (*out)[i].name = BaseName(files[i]);
     if (!names.insert((*out)[i].name).second) return InvalidArgument(files[i] + ": two deltas named " + (*out)[i].name);
@@ -450,14 +481,35 @@ Status PushDeltas(Transport* t, const std::vector<std::string>& files, const Rep
     if (!f.ok()) return f.status();
     Result<uint64_t> size = (*f)->Size();
     if (size.ok()) total += *size;
+    // One volume per push, checked before anything is uploaded; a file
+    // that is no deltafile is PushOne's to report.
+    Result<std::unique_ptr<RandomReader>> rr = RandomReader::Open(f->get());
+    if (!rr.ok()) continue;
+    const Uuid v = (*rr)->header().volume_uuid;
+    if (first.empty()) {
+      first = files[i];
+      volume = v;
+    } else if (v != volume) {
+      return Status(Code::kForeign, files[i] + ": a delta of volume " + v.ToString() + ", but " + first +
+                                        " is of volume " + volume.ToString() + " (push one volume at a time)");
+    }
   }
-  DDL_RETURN_IF_ERROR(EnsureMarker(t));
+  if (!first.empty()) DDL_RETURN_IF_ERROR(EnsureManifest(t, volume, ""));
+  // A damaged HEAD stops the push before anything is stored (it could
+  // not be moved after).
+  Result<RepoHead> head = ReadHead(t);
+  if (!head.ok() && head.status().code() != Code::kNotFound) return head.status();
   ProgressSum sum(o, files.size(), total);
+  std::vector<CatalogEntry> entries(files.size());
   ForEach(files.size(), o.jobs, [&](size_t i) {
     FileResult& r = (*out)[i];
-    r.error = PushOne(t, files[i], sum.For(i), &r);
+    r.error = PushOne(t, files[i], o, sum.For(i), &r, &entries[i]);
     if (!r.error.ok()) r.status = "failed";
   });
+  std::vector<const CatalogEntry*> stored;
+  for (size_t i = 0; i < files.size(); i++)
+    if ((*out)[i].error.ok()) stored.push_back(&entries[i]);
+  DDL_RETURN_IF_ERROR(MoveHeadAlong(t, stored));
   return FirstError(*out);
 }
 
@@ -471,12 +523,8 @@ Result<Listing> ListDeltas(Transport* t) {
       if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
         names.push_back(n);
   std::sort(names.begin(), names.end());
-  if (names.empty()) {  // an empty repository, or none at all?
-    Result<std::string> m = t->ReadSmall(kMarkerKey);
-    if (!m.ok() && m.status().code() == Code::kNotFound)
-      return Status(Code::kNotFound, t->Describe("") + ": not a ddloop repository (no " + kMarkerKey +
-                                         " and no catalog entries); check the URL");
-    if (!m.ok()) return m.status();
+  if (names.empty()) {  // an empty repository, or none at all? (kNotFound)
+    DDL_RETURN_IF_ERROR(ReadManifest(t).status());
   }
   std::vector<CatalogEntry> all;
   Status first_bad;
@@ -490,7 +538,7 @@ Result<Listing> ListDeltas(Transport* t) {
     CatalogEntry e;
     if (s.ok()) s = CatalogEntry::Decode(*text, what, &e);
     if (s.ok() && e.name + suffix != n) s = Corruption(what + ": names the delta '" + e.name.substr(0, 80) + "'");
-    if (s.ok()) s = CheckName(e.name, what);
+    if (s.ok()) s = CheckDeltaName(e.name, what);
     if (!s.ok()) {
       if (bad++ == 0) first_bad = Status(Code::kCorruption, s.message());
       continue;
@@ -534,6 +582,12 @@ Status PullDeltas(Transport* t, const std::string& dir, const std::string& after
   if (!after.empty()) {
     DDL_ASSIGN_OR_RETURN(want, After(want, after, t->Describe("")));
   }
+  DDL_RETURN_IF_ERROR(PullEntries(t, dir, want, o, out));
+  return listing.skipped;
+}
+
+Status PullEntries(Transport* t, const std::string& dir, const std::vector<CatalogEntry>& want, const RepoOptions& o,
+                   std::vector<FileResult>* out) {
   out->assign(want.size(), FileResult());
   uint64_t total = 0;
   for (const CatalogEntry& e : want) total += e.size;
@@ -543,13 +597,12 @@ Status PullDeltas(Transport* t, const std::string& dir, const std::string& after
     r.error = PullOne(t, dir, want[i], sum.For(i), &r);
     if (!r.error.ok()) r.status = "failed";
   });
-  DDL_RETURN_IF_ERROR(FirstError(*out));
-  return listing.skipped;
+  return FirstError(*out);
 }
 
 Status RemoveDeltas(Transport* t, const std::vector<std::string>& names) {
   for (const std::string& n : names) {
-    DDL_RETURN_IF_ERROR(CheckName(n, n));
+    DDL_RETURN_IF_ERROR(CheckDeltaName(n, n));
     Result<std::string> text = t->ReadSmall(EntryKey(n));
     if (!text.ok() && text.status().code() == Code::kNotFound)
       return Status(Code::kNotFound, t->Describe(EntryKey(n)) + ": no delta named " + n);

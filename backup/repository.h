@@ -1,11 +1,13 @@
 // repository.h - a remote repository of deltafiles: its layout, and push,
 // pull, list and remove on top of a Transport (transport.h).
 //
-// Layout under the repository URL (ddloop-push(8), REPOSITORY LAYOUT):
-//   ddloop-repository      the marker, written by the first push: a
-//                          repository with no deltas still exists
+// Layout under the repository URL (ddloop-repository(5)):
+//   ddloop-repository      the manifest (repository_head.h), written by the
+//                          first push: a repository with no deltas still
+//                          exists, bound to one volume lineage
 //   deltas/NAME.CSUM       the deltafile NAME, CSUM = its xxh64 in hex
 //   catalog/NAME.entry     one small text object per delta (CatalogEntry)
+//   HEAD, replicas/ID      repository_head.h
 // A push uploads the deltafile first and creates its entry last, so a delta
 // is listed only once all of it is stored. The entry is created with
 // Transport::CreateSmall, which fails when the name is taken: of two pushes
@@ -16,8 +18,10 @@
 // and the xxh64 against the entry, fully verifies the deltafile, and only
 // then renames it to DIR/NAME.
 //
-// A URL with neither the marker nor any catalog entry is not a repository
-// (kNotFound), so a mistyped path is not mistaken for an empty one. A
+// A URL with neither the manifest nor any catalog entry is not a repository
+// (kNotFound, ReadManifest's message), so a mistyped path is not mistaken
+// for an empty one. A push of another volume's delta is refused
+// (Code::kForeign, EnsureManifest) before anything is uploaded. A
 // catalog entry that cannot be read is reported and skipped: the rest is
 // listed or pulled, and the run fails with kCorruption.
 //
@@ -44,6 +48,10 @@ struct CatalogEntry {
   std::string base_snapshot, base_fingerprint;  // empty for a seed
   std::string target_snapshot, target_fingerprint;
   uint64_t created_ns = 0;
+  // The target snapshot's name ("tuesday") and when the source took it;
+  // written only when set. Readers ignore keys they do not know.
+  std::string target_name;
+  uint64_t target_created_ns = 0;
 
   // The entry's text (deltafile/text_record.h); `what` names the entry in
   // errors (a name with a control character cannot be written).
@@ -66,10 +74,22 @@ struct RepoOptions {
   // Bytes moved by this run over all files, and the total to move; called
   // from the transfer threads, one call at a time.
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // Push: the name and creation time (ns) of the snapshot a local
+  // deltafile leads to, for its catalog entry; optional ("" and 0: none).
+  std::function<std::string(const std::string& file)> snapshot_name;
+  std::function<uint64_t(const std::string& file)> snapshot_time;
 };
 
+// Ok when `name` may name a delta (letters, digits, '.', '_', '-', '+', not
+// starting with '.', at most 200 bytes); else kInvalidArgument naming `what`.
+Status CheckDeltaName(const std::string& name, const std::string& what);
+
 // Pushes local deltafiles (each checked first) as their base names. One
-// FileResult per file, in order; returns the first failure.
+// FileResult per file, in order; returns the first failure. All must be of
+// one volume, the repository's (EnsureManifest), or nothing is uploaded
+// (kForeign). When the pushed deltas continue HEAD (the first's base is
+// HEAD's target; with no HEAD, a pushed seed), HEAD moves to the last of
+// that chain (MoveHead); push never moves HEAD back or sideways.
 Status PushDeltas(Transport* t, const std::vector<std::string>& files, const RepoOptions& o,
                   std::vector<FileResult>* out);
 
@@ -80,6 +100,12 @@ Status PushDeltas(Transport* t, const std::vector<std::string>& files, const Rep
 // first failure, else Listing::skipped.
 Status PullDeltas(Transport* t, const std::string& dir, const std::string& after, const RepoOptions& o,
                   std::vector<FileResult>* out);
+
+// Pulls exactly `want` (entries of ListDeltas) into `dir` (which must
+// exist), each verified against its entry as PullDeltas does. One
+// FileResult per entry, in order; returns the first failure.
+Status PullEntries(Transport* t, const std::string& dir, const std::vector<CatalogEntry>& want, const RepoOptions& o,
+                   std::vector<FileResult>* out);
 
 struct Listing {
   std::vector<CatalogEntry> entries;  // in chain order

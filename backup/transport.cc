@@ -21,6 +21,15 @@ Status MakeDirs(const std::string& dir, mode_t mode) {
   return Status::Ok();
 }
 
+Status CheckTag(const std::string& tag, const std::string& what) {
+  if (tag.size() > kMaxTag) return InvalidArgument(what + ": a tag longer than " + std::to_string(kMaxTag) + " bytes");
+  for (unsigned char c : tag)
+    if (c < 0x20 || c == 0x7f) return InvalidArgument(what + ": a tag with a control character");
+  return Status::Ok();
+}
+
+std::string ServerTag(const std::string& etag) { return CheckTag(etag, "").ok() ? etag : ""; }
+
 bool SplitUserinfo(const std::string& url, std::string* userinfo, std::string* without) {
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos) return false;

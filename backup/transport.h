@@ -50,6 +50,16 @@ constexpr size_t kMaxSmallObject = 64 << 10;
 // (a million deltas: a century of hourly ones).
 constexpr size_t kMaxListNames = 1000000;
 
+// A small object read only if it changed (Transport::ReadSmallIfChanged).
+struct SmallRead {
+  bool changed = true;  // false: the object still has the tag asked about; data is empty
+  std::string data;     // the whole object, when changed
+  std::string tag;      // its tag now ("" when the server gave none: then every read is a full read)
+};
+// A tag longer than this (or holding a control character) from a server is
+// dropped: the next read is a full read.
+constexpr size_t kMaxTag = 256;
+
 // Where and as whom; filled from the command line and the environment.
 struct TransportConfig {
   std::string endpoint;                               // s3: scheme://host[:port] of a non-AWS server (path-style)
@@ -76,6 +86,14 @@ class Transport {
   // A small object (a catalog entry) whole; kNotFound when absent,
   // kCorruption when larger than kMaxSmallObject (the read stops there).
   virtual Result<std::string> ReadSmall(const std::string& key) = 0;
+  // A small object unless it still has `tag` (an earlier SmallRead::tag):
+  // then changed=false, no data, and one small request was made (the idle
+  // poll of a replica). http(s)/s3: GET with "If-None-Match: TAG", 304 is
+  // unchanged, a 200 brings the object and its ETag. file://: the tag is
+  // "MTIMENS-SIZE-INODE" of the file opened. Tag "" always reads. kNotFound
+  // when absent, kCorruption when larger than kMaxSmallObject,
+  // kInvalidArgument for a tag with a control character or longer than kMaxTag.
+  virtual Result<SmallRead> ReadSmallIfChanged(const std::string& key, const std::string& tag) = 0;
   // Stores a small object. Readers see the old object, or none, or all of
   // the new one.
   virtual Status WriteSmall(const std::string& key, const std::string& data) = 0;

@@ -71,6 +71,28 @@ class FileTransport : public Transport {
     return ReadSmallFile(env_, Path(key), kMaxSmallObject);
   }
 
+  // The tag is taken from the file opened (fstat), so the data read is
+  // the data tagged: a rename of a new object between the two cannot mix them.
+  Result<SmallRead> ReadSmallIfChanged(const std::string& key, const std::string& tag) override {
+    DDL_RETURN_IF_ERROR(CheckTag(tag, Describe(key)));
+    if (!env_->Exists(Path(key))) return Status(Code::kNotFound, Describe(key) + ": no such object");
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env_->Open(Path(key), OpenMode::kRead));
+    struct stat st;
+    if (fstat(f->Descriptor(), &st) != 0) return IOError(Describe(key) + ": " + std::strerror(errno));
+    SmallRead out;
+    out.tag = std::to_string(uint64_t(st.st_mtim.tv_sec) * 1000000000ull + uint64_t(st.st_mtim.tv_nsec)) + "-" +
+              std::to_string(st.st_size) + "-" + std::to_string(st.st_ino);
+    if (!tag.empty() && tag == out.tag) {
+      out.changed = false;
+      return out;
+    }
+    if (uint64_t(st.st_size) > kMaxSmallObject)
+      return Corruption(Describe(key) + ": unexpectedly large (" + std::to_string(st.st_size) + " bytes)");
+    out.data.resize(size_t(st.st_size));
+    DDL_RETURN_IF_ERROR(f->ReadExact(0, out.data.data(), out.data.size()));
+    return out;
+  }
+
   Status CreateSmall(const std::string& key, const std::string& data) override {
     const std::string path = Path(key);
     DDL_RETURN_IF_ERROR(MakeDirs(DirOf(path)));

@@ -77,6 +77,9 @@ class HttpTransport : public Transport {
 
   Result<uint64_t> Size(const std::string& key) override { return HeadSize(Request("HEAD", key), retries_); }
   Result<std::string> ReadSmall(const std::string& key) override { return GetSmall(Request("GET", key), retries_); }
+  Result<SmallRead> ReadSmallIfChanged(const std::string& key, const std::string& tag) override {
+    return GetSmallIfChanged(Request("GET", key), tag, retries_);
+  }
   Status WriteSmall(const std::string& key, const std::string& data) override {
     return PutSmall(Request("PUT", key), data, retries_);
   }

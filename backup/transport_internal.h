@@ -14,6 +14,13 @@ namespace ddl {
 // mkdir -p; new directories get `mode`.
 Status MakeDirs(const std::string& dir, mode_t mode = 0755);
 
+// Ok for a tag a caller may ask about (Transport::ReadSmallIfChanged):
+// at most kMaxTag bytes, no control character (it goes into a header);
+// else kInvalidArgument naming `what`.
+Status CheckTag(const std::string& tag, const std::string& what);
+// A tag as a server sent it (an ETag), or "" when it would fail CheckTag.
+std::string ServerTag(const std::string& etag);
+
 Result<std::unique_ptr<Transport>> OpenFileTransport(const std::string& url);
 Result<std::unique_ptr<Transport>> OpenHttpTransport(const std::string& url, const TransportConfig& c);
 Result<std::unique_ptr<Transport>> OpenS3Transport(const std::string& url, const TransportConfig& c);

@@ -70,6 +70,9 @@ class S3Transport : public Transport {
 
   Result<uint64_t> Size(const std::string& key) override { return HeadSize(Request("HEAD", key), c_.retries); }
   Result<std::string> ReadSmall(const std::string& key) override { return GetSmall(Request("GET", key), c_.retries); }
+  Result<SmallRead> ReadSmallIfChanged(const std::string& key, const std::string& tag) override {
+    return GetSmallIfChanged(Request("GET", key), tag, c_.retries);
+  }
   Status WriteSmall(const std::string& key, const std::string& data) override {
     return PutSmall(Request("PUT", key), data, c_.retries);
   }

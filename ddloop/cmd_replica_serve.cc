@@ -2,9 +2,6 @@
 // of a replica mounted read-only at DIR/current, switched after each sync
 // (replica/serve.h). Runs in the foreground until SIGTERM or SIGINT, as a
 // service manager wants it (systemd Type=simple).
-#include <signal.h>
-
-#include <atomic>
 #include <cstdio>
 #include <memory>
 
@@ -12,6 +9,7 @@
 #include "ddloop/command.h"
 #include "ddloop/exit_codes.h"
 #include "replica/serve.h"
+#include "replica/stop_signal.h"
 
 namespace ddl::cli {
 
@@ -26,17 +24,8 @@ struct ReplicaServeOptions {
   bool quiet = false;
 };
 
-// Set by SIGTERM / SIGINT; Serve polls it and then releases everything.
-std::atomic<bool> g_replica_serve_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-void OnReplicaServeSignal(int) { g_replica_serve_stop = true; }
-
 Status RunReplicaServe(const ReplicaServeOptions& o) {
-  struct sigaction sa = {};
-  sa.sa_handler = OnReplicaServeSignal;  // no SA_RESTART: a wait is cut short
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGTERM, SIGINT}) ::sigaction(sig, &sa, nullptr);
+  replica::CatchStopSignals();  // SIGTERM, SIGINT: Serve sees StopRequested and releases everything
   replica::ServeSpec s;
   s.replica_dir = o.replica;
   s.dir = o.dir;
@@ -48,7 +37,7 @@ Status RunReplicaServe(const ReplicaServeOptions& o) {
   // One line per event on stderr: the journal's under systemd.
   if (!o.quiet)
     s.log = [](const std::string& line) { std::fprintf(stderr, "ddloop replica serve: %s\n", line.c_str()); };
-  s.stop = [] { return g_replica_serve_stop.load(); };
+  s.stop = replica::StopRequested;
   return replica::Serve(s);
 }
 

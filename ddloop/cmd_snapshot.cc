@@ -29,7 +29,7 @@ Result<std::string> AskServer(const std::string& dir, const std::string& request
   if (reply.compare(0, 3, "ok ") == 0) return reply.substr(3);
   char* end = nullptr;
   long code = reply.compare(0, 4, "err ") == 0 ? std::strtol(reply.c_str() + 4, &end, 10) : 0;
-  if (code <= 0 || code > int(Code::kBusy) || end == nullptr || *end != ' ')
+  if (code <= 0 || code > int(kLastCode) || end == nullptr || *end != ' ')
     return IOError(dir + "/control: unexpected reply '" + reply.substr(0, 80) + "'");
   return Status(Code(code), end + 1);
 }

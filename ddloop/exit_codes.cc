@@ -18,6 +18,8 @@ int ExitCodeFor(Code c) {
     case Code::kInterrupted: return kExitInterrupted;
     case Code::kRemote: return kExitRemote;
     case Code::kBusy: return kExitBusy;
+    case Code::kForeign: return kExitForeign;
+    case Code::kNeedsReseed: return kExitNeedsReseed;
   }
   return kExitFailure;
 }

@@ -34,10 +34,11 @@ int Main(int argc, char** argv, std::string* running) {
   CLI::App app("ddloop: block-level snapshot deltas (see ddloop(8))", "ddloop");
   app.set_version_flag("--version", std::string("ddloop ") + kVersion + ", deltafile format 1");
   app.require_subcommand(1);
-  std::vector<Command> commands = {
-      SetupCreate(app), SetupInfo(app), SetupVerify(app),  SetupApply(app),    SetupMount(app),  SetupAttach(app),
-      SetupDetach(app), SetupList(app), SetupArchive(app), SetupRestore(app),  SetupPush(app),   SetupPull(app),
-      SetupLs(app),     SetupRm(app),   SetupVolume(app),  SetupSnapshot(app), SetupReplica(app)};
+  std::vector<Command> commands = {SetupCreate(app),  SetupInfo(app),    SetupVerify(app), SetupApply(app),
+                                   SetupMount(app),   SetupAttach(app),  SetupDetach(app), SetupList(app),
+                                   SetupArchive(app), SetupRestore(app), SetupPush(app),   SetupPull(app),
+                                   SetupLs(app),      SetupRm(app),      SetupVolume(app), SetupSnapshot(app),
+                                   SetupPublish(app), SetupReplica(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

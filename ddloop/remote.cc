@@ -65,6 +65,14 @@ Result<std::unique_ptr<Transport>> OpenRemote(const RemoteOptions& o) {
   return OpenTransport(o.url, c);
 }
 
+std::function<Result<std::unique_ptr<Transport>>(const std::string& url)> RemoteOpener(const RemoteOptions& o) {
+  return [o](const std::string& url) {
+    RemoteOptions u = o;
+    u.url = url;
+    return OpenRemote(u);
+  };
+}
+
 void AddTransferOptions(CLI::App* app, TransferCmdOptions* o) {
   app->add_option("--jobs", o->jobs, "Deltafiles transferred at once (default 1)")->check(CLI::Range(1, 64));
   app->add_option("--limit-rate", o->limit_rate, "Bytes per second per transfer (K, M, G suffixes)");
@@ -94,6 +102,8 @@ Status TransferRun::Setup(RepoOptions* ro) {
   ro->progress = [impl](uint64_t done, uint64_t total) { impl->progress.Update(impl->label, done, total); };
   return Status::Ok();
 }
+
+void TransferRun::FinishProgress() { impl_->progress.Finish(); }
 
 Status TransferRun::Report(const std::vector<FileResult>& files, const Status& s, const char* verb) {
   impl_->progress.Finish();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ void AddRemoteOptions(CLI::App* app, RemoteOptions* o, bool state);
 // Opens o.url with credentials from the environment or a netrc file
 // (never printed); warns on stderr when they would go over plain http://.
 Result<std::unique_ptr<Transport>> OpenRemote(const RemoteOptions& o);
+// OpenRemote for any URL with o's other options: for the commands that talk
+// to several repositories (a replica's upstream and its forwards).
+std::function<Result<std::unique_ptr<Transport>>(const std::string& url)> RemoteOpener(const RemoteOptions& o);
 
 // Options of a transfer command (push, pull).
 struct TransferCmdOptions {
@@ -53,6 +57,8 @@ class TransferRun {
   // Prints the report (JSON object with a "files" array, or one line per
   // file) and returns `s`.
   Status Report(const std::vector<FileResult>& files, const Status& s, const char* verb);
+  // Clears the progress line (for a command that prints its own report).
+  void FinishProgress();
 
  private:
   struct Impl;

@@ -18,6 +18,8 @@ const char* CodeName(Code c) {
     case Code::kRemote: return "remote error";
     case Code::kExists: return "exists";
     case Code::kBusy: return "busy";
+    case Code::kForeign: return "foreign";
+    case Code::kNeedsReseed: return "needs reseed";
   }
   return "unknown";
 }

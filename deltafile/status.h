@@ -28,7 +28,12 @@ enum class Code {
   kRemote,           // a network transfer or a remote server failed
   kExists,           // a file that must be new already exists
   kBusy,             // another process holds the lock on it
+  kForeign,          // belongs to another volume lineage (a foreign repository, a replica of another volume)
+  kNeedsReseed,      // nothing the replica holds is a base upstream: it must be seeded again
 };
+// The last code. Codes are sent as numbers between processes (the volume
+// server's control replies), so new codes go at the end.
+inline constexpr Code kLastCode = Code::kNeedsReseed;
 
 class Status {
  public:

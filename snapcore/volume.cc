@@ -363,16 +363,32 @@ Status Volume::StartNewHead(uint64_t id) {
   return Status::Ok();
 }
 
-Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name_in) {
+Status CheckSnapshotName(const std::string& dir, const VolumeState& st, const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameLength || name[0] == '#' || name.find_first_of("/\n") != std::string::npos)
+    return InvalidArgument(dir + ": snapshot name '" + name +
+                           "' is not allowed (at most 255 bytes, no '/', "
+                           "newline or leading '#')");
+  if (st.Find(name) >= 0) return InvalidArgument(dir + ": a snapshot named '" + name + "' exists");
+  return Status::Ok();
+}
+
+Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name) {
+  SnapshotSpec spec;
+  spec.name = name;
+  return CreateSnapshot(spec);
+}
+
+Result<SnapshotInfo> Volume::CreateSnapshot(const SnapshotSpec& spec) {
   std::unique_lock<std::shared_mutex> l(io_mu_);
   if (!writable_ || closed_) return InvalidArgument(dir_ + ": the volume is open read-only");
   const VolumeState& st = state();
-  std::string name = name_in.empty() ? "snap-" + std::to_string(st.head_id) : name_in;
-  if (name.size() > kMaxNameLength || name[0] == '#' || name.find_first_of("/\n") != std::string::npos)
-    return InvalidArgument(dir_ + ": snapshot name '" + name +
-                           "' is not allowed (at most 255 bytes, no '/', "
-                           "newline or leading '#')");
-  if (st.Find(name) >= 0) return InvalidArgument(dir_ + ": a snapshot named '" + name + "' exists");
+  std::string name = spec.name.empty() ? "snap-" + std::to_string(st.head_id) : spec.name;
+  DDL_RETURN_IF_ERROR(CheckSnapshotName(dir_, st, name));
+  if (!spec.uuid.IsNil()) {
+    for (const SnapshotInfo& s : st.snaps)
+      if (s.uuid == spec.uuid)
+        return Status(Code::kExists, dir_ + ": snapshot '" + s.name + "' already has the UUID " + spec.uuid.ToString());
+  }
   DDL_RETURN_IF_ERROR(FlushLocked());
   DDL_ASSIGN_OR_RETURN(std::vector<JournalEntry> head, HeadEntries());
   std::vector<IndexEntry> index;
@@ -384,15 +400,20 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name_in) {
     fp.Sub(e.chunk, old);
     fp.Add(e.chunk, e.hash);
   }
+  // Checked before anything is written: a refused seal leaves no index
+  // file and the head as it was.
+  if (spec.check_fingerprint && fp != spec.fingerprint)
+    return Corruption(dir_ + ": the head's content has fingerprint " + fp.Hex() + ", expected " +
+                      spec.fingerprint.Hex());
   uint64_t id = st.head_id;
   DDL_RETURN_IF_ERROR(
       WriteIndexFile(env_, SegmentIndexPath(dir_, id, 1), IndexId{st.volume, id, 1, st.chunk_count()}, index));
   SnapshotInfo snap;
   snap.id = id;
   snap.name = name;
-  snap.uuid = entropy_.NewUuid();
+  snap.uuid = spec.uuid.IsNil() ? entropy_.NewUuid() : spec.uuid;
   snap.fingerprint = fp;
-  snap.create_ns = entropy_.NowNs();
+  snap.create_ns = spec.create_ns != 0 ? spec.create_ns : entropy_.NowNs();
   snap.index_gen = 1;
   snap.chunks = index.size();
   uint64_t new_head = st.next_id;

@@ -55,6 +55,9 @@
 //             the target (in later snapshots or the head), its content in
 //             the target, journaled as it goes; then switches heads.
 //             Later snapshots are kept. O(chunks changed since the target).
+//             To the head's parent (the newest snapshot, or the origin
+//             while there is none): the head's journal is rewritten empty,
+//             in place; the head is clean. O(sealed chunks), no data copied.
 //
 // Crash safety. The manifest append (synced) is the commit point of every
 // edit, and everything it refers to is synced before it: a new index, data
@@ -122,6 +125,22 @@ struct OpenOptions {
   Entropy entropy;                               // for snapshot UUIDs and times
 };
 
+// The identity of a snapshot to seal. A replica seals each snapshot it
+// receives with the source's UUID, name and fingerprint.
+struct SnapshotSpec {
+  std::string name;  // "": "snap-<id>"
+  Uuid uuid;         // nil: a new one (Entropy)
+  // With check_fingerprint, the sealed content must have `fingerprint`, else
+  // kCorruption and nothing is committed (the head is left as it was).
+  bool check_fingerprint = false;
+  Fingerprint fingerprint;
+  uint64_t create_ns = 0;  // 0: now (Entropy)
+};
+
+// kInvalidArgument unless `name` may name a new snapshot of the volume in
+// `dir`: 1 to 255 bytes, no '/', newline or leading '#', not in use.
+Status CheckSnapshotName(const std::string& dir, const VolumeState& st, const std::string& name);
+
 class Volume {
  public:
   // Makes a new, all-zero volume in `dir` (created; it must not exist).
@@ -132,9 +151,14 @@ class Volume {
   ~Volume();
 
   const VolumeState& state() const { return manifest_->state(); }
+  const std::string& dir() const { return dir_; }
   uint64_t size() const { return state().size; }
   bool writable() const { return writable_; }
-  uint64_t head_chunks() const;  // chunks the live head holds
+  // Chunks the live head holds. 0 exactly when the head holds nothing of
+  // its own and reads as its parent (the newest snapshot, or the origin);
+  // a revert to that parent makes it 0 again.
+  uint64_t head_chunks() const;
+  bool HeadClean() const { return head_chunks() == 0; }
 
   // The live volume.
   Status Read(uint64_t off, void* buf, size_t n);
@@ -143,10 +167,18 @@ class Volume {
   // Flush, mark the journal clean. The object is unusable afterwards.
   Status Close();
 
-  // Seals the head as a snapshot named `name` (empty: "snap-<id>").
+  // Seals the head as a snapshot with the identity `s` asks for. A name in
+  // use: kInvalidArgument; a UUID another snapshot has: kExists; a content
+  // fingerprint other than s.fingerprint (with check_fingerprint): kCorruption.
+  Result<SnapshotInfo> CreateSnapshot(const SnapshotSpec& s);
+  // The same with a name (empty: "snap-<id>") and a new UUID.
   Result<SnapshotInfo> CreateSnapshot(const std::string& name);
   Status DeleteSnapshot(const std::string& key);
-  // The live volume becomes equal to snapshot `key`. progress(done, total).
+  // The live volume becomes equal to snapshot `key`, or to the origin for
+  // "origin" (only while no snapshot exists: an older origin has no id a
+  // revert record could name). progress(done, total). Reverting to the
+  // head's parent (the newest snapshot, or the origin) drops the head's
+  // chunks in place, so the head is clean afterwards (HeadClean()).
   Status Revert(const std::string& key, const std::function<void(uint64_t, uint64_t)>& progress);
 
  private:
@@ -163,6 +195,7 @@ class Volume {
   bool InHead(uint64_t c) const;
   Result<std::vector<JournalEntry>> HeadEntries();  // latest per chunk, ascending
   Status StartNewHead(uint64_t id);
+  Status DropHead();
   Status DeleteMergeIntoNext(int i);
   Status DeleteMergeIntoHead(int i);
   Status DeleteFold(int i);

@@ -107,6 +107,7 @@ Status WriteVolumeDelta(Env* env, const std::string& dir, const VolumeDeltaOptio
   wo.level = o.level;
   wo.threads = o.threads;
   wo.seed = seed;
+  wo.create_time_ns = o.create_time_ns != 0 ? o.create_time_ns : st.snaps[to].create_ns;
   // Both identities are in the manifest: the header goes first and the
   // delta is written front to back, so `out` may be a pipe or a device.
   r->base = seed ? Identity() : (from < 0 ? st.OriginIdentity() : st.snaps[from].identity());

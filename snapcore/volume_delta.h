@@ -23,6 +23,10 @@ struct VolumeDeltaOptions {
   std::string to;
   int level = 3;
   int threads = 1;
+  // The header's creation time; 0: the target snapshot's create_ns. So the
+  // same two snapshots with the same options give the same bytes (a
+  // publisher re-run after a crash regenerates what it uploaded before).
+  uint64_t create_time_ns = 0;
   std::function<void(uint64_t done, uint64_t total)> progress;  // chunks
 };
 

@@ -139,8 +139,15 @@ Status Volume::DeleteMergeIntoHead(int i) {
 Status Volume::Revert(const std::string& key, const std::function<void(uint64_t, uint64_t)>& progress) {
   std::unique_lock<std::shared_mutex> l(io_mu_);
   if (!writable_ || closed_) return InvalidArgument(dir_ + ": the volume is open read-only");
+  const bool pending = state().revert_target != 0;
+  if (key == "origin") {
+    if (!state().snaps.empty())
+      return InvalidArgument(dir_ + ": reverting to the origin while snapshots exist is not supported");
+    return DropHead();
+  }
   int t = state().Find(key);
   if (t < 0) return Status(Code::kNotFound, dir_ + ": no snapshot '" + key + "'");
+  if (!pending && size_t(t) + 1 == state().snaps.size()) return DropHead();
   uint64_t target = state().snaps[t].id;
   if (state().revert_target != target) {
     // Start (or restart toward another snapshot) with a fresh head id.
@@ -201,6 +208,37 @@ Status Volume::Revert(const std::string& key, const std::function<void(uint64_t,
   head_ = std::move(nh);
   journal_ = std::move(nj);
   DDL_RETURN_IF_ERROR(RemoveSegmentFiles(old_head, 0));
+  return journal_->MarkOpen();
+}
+
+// The head's parent is the target: the head's chunks are dropped from its
+// journal (one atomic rewrite, the commit point) instead of copied into a
+// new head. Their bytes stay in the head's data file at offsets the journal
+// no longer lists, which nothing reads (a later write to such a chunk
+// rewrites it whole, or patches what the parent holds). Chunks a deleted
+// newest snapshot left in the head (seg 0: owner unknown) get their owner in
+// the parent back, from its view.
+Status Volume::DropHead() {
+  const VolumeState& st = state();
+  bool unknown = false;
+  for (const auto& kv : sealed_) unknown |= kv.second.seg == 0;
+  if (unknown) {
+    DDL_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotView> view,
+                         SnapshotView::Open(env_, dir_, st, int(st.snaps.size()) - 1));
+    for (auto it = sealed_.begin(); it != sealed_.end();) {
+      if (it->second.seg != 0) {
+        ++it;
+      } else if (uint64_t owner = view->OwnerOf(it->first); owner != 0) {
+        it->second.seg = owner;
+        ++it;
+      } else {
+        it = sealed_.erase(it);  // the base holds it (its hash is the base's)
+      }
+    }
+  }
+  DDL_RETURN_IF_ERROR(journal_->Rewrite({}));
+  for (auto& w : head_bits_) w.store(0);
+  for (auto& w : dirty_bits_) w.store(0);
   return journal_->MarkOpen();
 }
 

@@ -110,30 +110,36 @@ Status StartServer(const std::vector<std::string>& argv, int busy_exit, Attachme
   return SaveAttachment(*a);
 }
 
-Status MountFs(const std::string& dev, const std::string& dir, bool writable, Runner* r) {
+Status MountFs(const std::string& dev, const std::string& dir, bool writable, const std::string& more, Runner* r) {
   std::string err;
+  const std::string extra = more.empty() ? "" : "," + more;
   if (writable) {
-    if (r->Run({"mount", dev, dir}, &err) == 0) return Status::Ok();
+    if (r->Run(more.empty() ? std::vector<std::string>{"mount", dev, dir}
+                            : std::vector<std::string>{"mount", "-o", more, dev, dir},
+               &err) == 0)
+      return Status::Ok();
   } else {
-    if (r->Run({"mount", "-o", "ro", dev, dir}, &err) == 0) return Status::Ok();
+    if (r->Run({"mount", "-o", "ro" + extra, dev, dir}, &err) == 0) return Status::Ok();
     err.clear();
-    if (r->Run({"mount", "-o", "ro,norecovery", dev, dir}, &err) == 0) return Status::Ok();
+    if (r->Run({"mount", "-o", "ro,norecovery" + extra, dev, dir}, &err) == 0) return Status::Ok();
   }
   while (!err.empty() && err.back() == '\n') err.pop_back();
   return IOError(dir + ": cannot mount the filesystem on " + dev + ": " + err.substr(0, err.find('\n')));
 }
 
 // Binds a loop device to the FUSE disk, then (with mount_fs) mounts the
-// filesystem on it: read-only unless writable; a read-only mount of a
-// journal that needs recovery retries with norecovery. Saves the record
+// filesystem on it: read-only unless writable (with the caller's options
+// after ours); a read-only mount of a journal that needs recovery retries
+// with norecovery. Saves the record
 // after each step.
-Status BindAndMount(Attachment* a, bool writable, const std::string& mount_fs, Runner* r) {
+Status BindAndMount(Attachment* a, bool writable, const AttachSpec& s, Runner* r) {
+  const std::string& mount_fs = s.mount_fs;
   if (a->loop.empty()) {
     DDL_ASSIGN_OR_RETURN(a->loop, r->LoopAttach(a->FuseMount() + "/disk", !writable, "ddloop:" + a->id));
     DDL_RETURN_IF_ERROR(SaveAttachment(*a));
   }
   if (mount_fs.empty()) return Status::Ok();
-  DDL_RETURN_IF_ERROR(MountFs(a->loop, mount_fs, writable, r));
+  DDL_RETURN_IF_ERROR(MountFs(a->loop, mount_fs, writable, s.mount_options, r));
   char buf[PATH_MAX];
   a->fs_mount = ::realpath(mount_fs.c_str(), buf) ? std::string(buf) : AbsolutePath(mount_fs);
   return SaveAttachment(*a);
@@ -165,6 +171,7 @@ Result<Attached> Attach(const AttachSpec& s, Runner* r) {
 
   DDL_ASSIGN_OR_RETURN(out.a, NewAttachment());
   Attachment& a = out.a;
+  a.owner = s.owner;
   if (is_volume) {
     a.volume = volume_dir;
     a.snapshot = snapshot;
@@ -189,7 +196,7 @@ Result<Attached> Attach(const AttachSpec& s, Runner* r) {
     return fail(st);
   }
   check.reset();  // the server or the driver holds the base's lock now
-  if (Status st = BindAndMount(&a, out.writable, s.mount_fs, r); !st.ok()) return fail(st);
+  if (Status st = BindAndMount(&a, out.writable, s, r); !st.ok()) return fail(st);
   return out;
 }
 

@@ -39,9 +39,11 @@ struct AttachSpec {
   std::string volume;
   std::string snapshot;
 
-  std::string mount_fs;    // also mount the filesystem here ("": do not)
-  std::string server_exe;  // the ddloop binary that serves (SelfExe())
-  int busy_exit = 9;       // the server's exit status for Code::kBusy (ddloop(8))
+  std::string mount_fs;       // also mount the filesystem here ("": do not)
+  std::string mount_options;  // more mount(8) -o options, after "ro" (read-only) or alone (writable)
+  std::string owner;          // Attachment::owner: the program that manages it ("": a user's attach)
+  std::string server_exe;     // the ddloop binary that serves (SelfExe())
+  int busy_exit = 9;          // the server's exit status for Code::kBusy (ddloop(8))
 };
 
 struct Attached {

@@ -73,6 +73,7 @@ Status SaveAttachment(const Attachment& a) {
   w.Add("cow", a.cow).AddU64("pid", a.pid < 0 ? 0 : uint64_t(a.pid)).AddU64("created", a.created);
   for (const auto& d : a.deltas) w.Add("delta", d);
   if (!a.volume.empty()) w.Add("volume", a.volume).Add("snapshot", a.snapshot);
+  if (!a.owner.empty()) w.Add("owner", a.owner);
   const std::string path = a.dir + "/state";
   DDL_ASSIGN_OR_RETURN(std::string text, w.Finish(path));
   return WriteFileAtomic(Env::Posix(), path, text);
@@ -102,6 +103,7 @@ Result<Attachment> LoadAttachment(const std::string& dir) {
   opt("cow", &a.cow);
   opt("volume", &a.volume);
   opt("snapshot", &a.snapshot);
+  opt("owner", &a.owner);
   a.deltas = r.All("delta");
   uint64_t n = 0;
   if (r.Has("pid")) {

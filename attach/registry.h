@@ -33,6 +33,9 @@ struct Attachment {
   std::vector<std::string> deltas;
   std::string volume;    // `ddloop volume attach`: the volume directory
   std::string snapshot;  // and the snapshot shown read-only ("": the live volume)
+  // Who manages it when it is not a user's attach: "replica serve DIR"
+  // (replica/serve.h) finds its own by this after a crash. "" otherwise.
+  std::string owner;
   int pid = 0;           // the FUSE server
   uint64_t created = 0;  // unix seconds
 

@@ -42,7 +42,8 @@ Status Run(const ListOptions& o) {
           .Bool("ok", attach::Healthy(a))
           .Str("created", IsoTime(a.created * 1000000000ull))
           .Str("volume", a.volume)
-          .Str("snapshot", a.snapshot);
+          .Str("snapshot", a.snapshot)
+          .Str("owner", a.owner);
       std::string obj = j.Dump();
       obj.insert(obj.size() - 1, ", \"deltas\": " + deltas);
       std::printf("%s%s", i ? ", " : "", obj.c_str());

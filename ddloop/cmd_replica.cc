@@ -323,6 +323,7 @@ Command SetupReplica(CLI::App& root) {
     AddReplicaOutput(app, o.get());
     subs.push_back({app, [o] { return RunReplicaRevert(*o); }});
   }
+  subs.push_back(SetupReplicaServe(group));  // cmd_replica_serve.cc
   return CommandGroup(group, subs);
 }
 

@@ -36,6 +36,8 @@ Command SetupVolume(CLI::App& root);    // cmd_volume.cc
 Command SetupSnapshot(CLI::App& root);  // cmd_snapshot.cc
 Command SetupPublish(CLI::App& root);   // cmd_publish.cc
 Command SetupReplica(CLI::App& root);   // cmd_replica.cc
+// `replica serve` (cmd_replica_serve.cc), added to the `replica` group.
+Command SetupReplicaServe(CLI::App* group);
 
 // Default worker threads: the machine's cores.
 int DefaultThreads();

@@ -199,6 +199,26 @@ TEST_F(AttachFlow, ChainOverFuseInOrderThenTeardownInReverse) {
   EXPECT_EQ(Records(), 0u);
 }
 
+// replica serve's mounts: its -o options follow "ro" (and "ro,norecovery"
+// when that fails), and the record names the owner that cleans it up.
+TEST_F(AttachFlow, MountOptionsFollowReadOnlyAndTheOwnerIsRecorded) {
+  AttachSpec s = ChainSpec();
+  s.mount_options = "noatime,nodev";
+  s.owner = "replica serve /srv/r";
+  auto at = Attach(s, &r_);
+  ASSERT_TRUE(at.ok()) << at.status().message();
+  EXPECT_EQ(r_.log.back(), "mount -o ro,noatime,nodev /dev/loop7 " + fs_);
+  auto saved = LoadAttachment(at->a.dir);
+  ASSERT_TRUE(saved.ok()) << saved.status().message();
+  EXPECT_EQ(saved->owner, "replica serve /srv/r");
+
+  FakeRunner r;
+  r.fail_on = "mount -o ro,noatime";  // the first try; the norecovery one works
+  at = Attach(s, &r);
+  ASSERT_TRUE(at.ok()) << at.status().message();
+  EXPECT_EQ(r.log.back(), "mount -o ro,norecovery,noatime,nodev /dev/loop7 " + fs_);
+}
+
 TEST_F(AttachFlow, AFailingStepUndoesTheStepsBeforeIt) {
   struct Case {
     std::string fail_on;

@@ -35,6 +35,7 @@ TEST_F(Registry, SaveLoadRoundTrip) {
   a.deltas = {"/d/one.delta", "/d/two words.delta"};
   a.volume = "/vol/v1";
   a.snapshot = "tuesday";
+  a.owner = "replica serve /srv/r";
   a.pid = 4242;
   a.created = 1764633600;
   ASSERT_TRUE(SaveAttachment(a).ok());
@@ -52,6 +53,7 @@ TEST_F(Registry, SaveLoadRoundTrip) {
   EXPECT_EQ(b->deltas, a.deltas);
   EXPECT_EQ(b->volume, a.volume);
   EXPECT_EQ(b->snapshot, a.snapshot);
+  EXPECT_EQ(b->owner, a.owner);
   EXPECT_EQ(b->pid, a.pid);
   EXPECT_EQ(b->created, a.created);
 

@@ -13,7 +13,9 @@
 #     real option of the subcommand (no stale documentation).
 # A subcommand that is a group of subcommands (`ddloop volume create`,
 # `ddloop volume delta`, ...) has one page: each member is in its SYNOPSIS,
-# and each member's options and positionals are checked against it as above.
+# and each member's options and positionals are checked against it as above;
+# a member with a page of its own (ddloop-replica-serve.8) is checked against
+# that page instead, and the group's page must refer to it.
 # Checks that every page in MANDIR is listed in MANDIR/CMakeLists.txt.
 # Also checks that MANDIR/ddloop.8 names every subcommand (the word and a
 # ddloop-SUB reference) and documents the options of `DDLOOP --help`.
@@ -156,6 +158,46 @@ check_help() {
   done < <(printf '%s\n' "$help" | help_entries Positionals)
 }
 
+# stale_options NAME SUB OPTS: every option in an OPTIONS item tag of
+# $options_sec is one of OPTS (no stale documentation).
+stale_options() {
+  local name=$1 sub=$2 opts=$3 doc
+  for doc in $(printf '%s\n' "$options_sec" | tags | grep -Eo -- '(^|[^[:alnum:]_-])--?[[:alpha:]][[:alnum:]-]*' |
+               sed 's/^[^-]*//' | sort -u); do
+    if printf '%s\n' "$opts" | grep -qxF -- "$doc"; then ok "$name: $doc is a real option"
+    else not_ok "$name: OPTIONS documents $doc, which ddloop $sub --help does not list"; fi
+  done
+}
+
+# read_page PAGE NAME: sets text, options_sec and synopsis_sec from PAGE;
+# fails (reported) when it has no OPTIONS section.
+read_page() {
+  text=$(plain "$1")
+  options_sec=$(printf '%s\n' "$text" | section OPTIONS)
+  synopsis_sec=$(printf '%s\n' "$text" | section SYNOPSIS)
+  [ -n "$options_sec" ] && return 0
+  not_ok "$2: no OPTIONS section"
+  return 1
+}
+
+# synopsis_shows NAME SUB MEMBER: $synopsis_sec shows `ddloop SUB MEMBER`.
+synopsis_shows() {
+  if printf '%s\n' "$synopsis_sec" | grep -Eq -- "$2[[:space:]]+$3([^[:alnum:]_-]|\$)"; then
+    ok "$1 shows 'ddloop $2 $3' in SYNOPSIS"
+  else not_ok "$1: 'ddloop $2 $3' is missing from SYNOPSIS"; fi
+}
+
+# check_member_page PAGE SUB MEMBER HELP: a group member with a page of its
+# own is checked against it as a subcommand is against its page.
+check_member_page() {
+  local page=$1 sub=$2 member=$3 mhelp=$4 name text options_sec synopsis_sec all_opts=""
+  name=$(basename "$page")
+  read_page "$page" "$name" || return
+  check_help "$name" "$sub $member" "$mhelp"
+  synopsis_shows "$name" "$sub" "$member"
+  stale_options "$name" "$sub $member" "$all_opts"
+}
+
 for sub in $subs; do
   page="$MANDIR/ddloop-$sub.8"
   name="ddloop-$sub.8"
@@ -167,36 +209,33 @@ for sub in $subs; do
     not_ok "ddloop $sub --help exits 0"
     continue
   fi
-  text=$(plain "$page")
-  options_sec=$(printf '%s\n' "$text" | section OPTIONS)
-  synopsis_sec=$(printf '%s\n' "$text" | section SYNOPSIS)
-  if [ -z "$options_sec" ]; then
-    not_ok "$name: no OPTIONS section"
-    continue
-  fi
+  read_page "$page" "$name" || continue
 
   all_opts=""
   check_help "$name" "$sub" "$help"
   # A command group (ddloop volume create, ...): each member's options and
-  # positionals are documented on the group's page.
+  # positionals are documented on the group's page, or on the member's own
+  # page ddloop-SUB-MEMBER.8 when it has one (the group's page then refers
+  # to it).
   for member in $(printf '%s\n' "$help" | help_entries Subcommands | cut -f1 | awk '{ print $1 }'); do
     if ! mhelp=$("$DDLOOP" "$sub" "$member" --help 2>&1); then
       not_ok "ddloop $sub $member --help exits 0"
       continue
     fi
+    own="$MANDIR/ddloop-$sub-$member.8"
+    if [ -f "$own" ]; then
+      if printf '%s\n' "$text" | mentions "ddloop-$sub-$member"; then ok "$name refers to ddloop-$sub-$member"
+      else not_ok "$name: no reference to ddloop-$sub-$member(8)"; fi
+      check_member_page "$own" "$sub" "$member" "$mhelp"
+      continue
+    fi
     check_help "$name" "$sub $member" "$mhelp" member
-    if printf '%s\n' "$synopsis_sec" | grep -Eq -- "$sub[[:space:]]+$member([^[:alnum:]_-]|\$)"; then
-      ok "$name shows 'ddloop $sub $member' in SYNOPSIS"
-    else not_ok "$name: 'ddloop $sub $member' is missing from SYNOPSIS"; fi
+    synopsis_shows "$name" "$sub" "$member"
   done
   opts=$all_opts
 
   # No stale options: every option in an OPTIONS item tag exists.
-  for doc in $(printf '%s\n' "$options_sec" | tags | grep -Eo -- '(^|[^[:alnum:]_-])--?[[:alpha:]][[:alnum:]-]*' |
-               sed 's/^[^-]*//' | sort -u); do
-    if printf '%s\n' "$opts" | grep -qxF -- "$doc"; then ok "$name: $doc is a real option"
-    else not_ok "$name: OPTIONS documents $doc, which ddloop $sub --help does not list"; fi
-  done
+  stale_options "$name" "$sub" "$opts"
 done
 
 # Every page in MANDIR (sections 5 and 8) is listed in MANDIR/CMakeLists.txt,

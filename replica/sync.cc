@@ -149,9 +149,21 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
     return s;
   };
 
+  // The volume is read without opening it for writing until there is
+  // something to apply: an idle or refused sync writes nothing into it.
   const std::string vdir = VolumePath(r);
   attach::LockedVolume lv;
   std::vector<Identity> held;
+  std::vector<vol::SnapshotInfo> snaps;
+  if (env->Exists(vol::ManifestPath(vdir))) {
+    Result<vol::VolumeState> vs = attach::ReadVolumeState(vdir);
+    if (!vs.ok()) return fail(vs.status());
+    if (vs->volume != cfg.volume)
+      return fail(Status(Code::kForeign, vdir + ": a volume of " + vs->volume.ToString() + ", but " + r +
+                                             "/config says " + cfg.volume.ToString()));
+    snaps = vs->snaps;
+    for (const vol::SnapshotInfo& sn : snaps) held.push_back(sn.identity());
+  }
   auto open_volume = [&]() -> Status {
     vol::OpenOptions vo;
     vo.allow_pending_revert = true;
@@ -160,16 +172,12 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
     if (lv.volume->state().volume != cfg.volume)
       return Status(Code::kForeign, vdir + ": a volume of " + lv.volume->state().volume.ToString() + ", but " + r +
                                         "/config says " + cfg.volume.ToString());
+    if (lv.volume->state().snaps.size() != held.size())
+      return Status(Code::kBusy, vdir + ": its snapshots changed during the sync (another writer?); try again");
     DDL_RETURN_IF_ERROR(DiscardHead(lv.volume.get(), &rep->discarded_head));
     if (rep->discarded_head) note(r + ": discarded the unsealed state an interrupted apply or revert left");
-    held.clear();
-    for (const vol::SnapshotInfo& s : lv.volume->state().snaps) held.push_back(s.identity());
     return Status::Ok();
   };
-  if (env->Exists(vol::ManifestPath(vdir))) {
-    Status s = open_volume();
-    if (!s.ok()) return fail(s);
-  }
 
   Result<std::unique_ptr<Transport>> upr = o.open(cfg.upstream);
   if (!upr.ok()) return fail(upr.status());
@@ -193,7 +201,7 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
       (!o.forward || forwards_done())) {
     rep->not_modified = rep->up_to_date = true;
     rep->at = newest;
-    rep->at_name = lv.volume->state().snaps.back().name;
+    rep->at_name = snaps.back().name;
     state.head_tag = u.tag;  // a new tag for the same HEAD (ReadUpstream)
     state.last_success_ns = NowNs();
     state.last_error = "";
@@ -225,14 +233,6 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
 
   if (env->Exists(IncomingPath(r))) PruneIncoming(env, IncomingPath(r), plan.path);
   if (!plan.path.empty()) {
-    if (lv.volume && plan.base >= 0 && plan.base != int(held.size()) - 1) {
-      const vol::SnapshotInfo& back = lv.volume->state().snaps[plan.base];
-      rep->reverted_to = back.name;
-      note(r + ": going back to " + back.name + " (" + back.uuid.ToString() +
-           "), the newest snapshot that is a base upstream");
-      Status s = lv.volume->Revert("#" + std::to_string(back.id), nullptr);
-      if (!s.ok()) return fail(s);
-    }
     const std::string in = IncomingPath(r);
     if (!env->Exists(in)) {
       Status s = env->MakeDir(in);
@@ -243,9 +243,19 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
     std::vector<FileResult> fr;
     Status pulled = PullEntries(up, in, plan.path, o.repo, &fr);
     if (!pulled.ok()) return fail(pulled);
-    if (!lv.volume) {
-      Status s = CreateVolumeFor(env, r, in + "/" + plan.path[0].name, cfg);
+    {
+      Status s = snaps.empty() && !env->Exists(vol::ManifestPath(vdir))
+                     ? CreateVolumeFor(env, r, in + "/" + plan.path[0].name, cfg)
+                     : Status::Ok();
       if (s.ok()) s = open_volume();
+      if (!s.ok()) return fail(s);
+    }
+    if (plan.base >= 0 && plan.base != int(held.size()) - 1) {
+      const vol::SnapshotInfo& back = lv.volume->state().snaps[plan.base];
+      rep->reverted_to = back.name;
+      note(r + ": going back to " + back.name + " (" + back.uuid.ToString() +
+           "), the newest snapshot that is a base upstream");
+      Status s = lv.volume->Revert("#" + std::to_string(back.id), nullptr);
       if (!s.ok()) return fail(s);
     }
     Identity cur = plan.base >= 0 ? held[plan.base] : Identity();
@@ -267,12 +277,11 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
       (void)env->Remove(file);  // sealed: the volume holds it now
     }
   }
-  if (!lv.volume) return fail(Status(Code::kNotFound, up->Describe("") + ": nothing to sync from yet"));
-  const bool has_snaps = !lv.volume->state().snaps.empty();
-  if (has_snaps) {
-    rep->at = lv.volume->state().snaps.back().identity();
-    rep->at_name = lv.volume->state().snaps.back().name;
-  }
+  if (lv.volume) snaps = lv.volume->state().snaps;
+  if (snaps.empty()) return fail(Status(Code::kNotFound, up->Describe("") + ": nothing to sync from yet"));
+  const bool has_snaps = true;
+  rep->at = snaps.back().identity();
+  rep->at_name = snaps.back().name;
   rep->up_to_date = true;
   state.head_tag = u.tag;
   state.head_seq = u.head.seq;

@@ -45,8 +45,8 @@ Status CheckTarget(Volume* v, const Header& h, const std::string& delta, const I
   const VolumeState& st = v->state();
   const std::string& dir = v->dir();
   if (h.volume_uuid != st.volume)
-    return WrongBase(delta + ": is a delta of volume " + h.volume_uuid.ToString() + ", " + dir + " is volume " +
-                     st.volume.ToString());
+    return Status(Code::kForeign, delta + ": is a delta of volume " + h.volume_uuid.ToString() + ", " + dir +
+                                      " is volume " + st.volume.ToString());
   if (h.volume_size != st.size || h.chunk_shift != st.chunk_shift)
     return InvalidArgument(delta + ": is for " + std::to_string(h.volume_size) + " bytes in chunks of " +
                            std::to_string(h.chunk_size()) + ", " + dir + " has " + std::to_string(st.size) +

@@ -41,11 +41,13 @@ struct VolumeApplyResult {
 };
 
 // Refusals, with the volume untouched: the delta's own verification code
-// (kCorruption, kTruncated, kUnsupported); kWrongBase for another volume
-// UUID, a base other than the parent or `expect_base`, a seed onto a volume
-// that has snapshots or a non-zero origin, or a changed chunk whose content
-// is not the delta's base; kInvalidArgument for another size or chunk size,
-// a dirty head ("revert first") or a pending revert; kInvalidArgument for a
+// (kCorruption, kTruncated, kUnsupported); kForeign for another volume
+// UUID; kWrongBase for a base other than `expect_base` or the live content
+// (its fingerprint: the parent's, or after a revert to an older snapshot
+// that snapshot's), a seed onto a volume that has snapshots, a dirty head
+// or a non-zero origin, or a changed chunk whose content is not the
+// delta's base; kInvalidArgument for another size or chunk size or a
+// pending revert; kInvalidArgument for a
 // snapshot name in use and kExists for a target UUID the volume already has.
 Status ApplyDeltaToVolume(Env* env, Volume* v, const std::string& delta, const Identity& expect_base,
                           const VolumeApplyOptions& o, VolumeApplyResult* r);

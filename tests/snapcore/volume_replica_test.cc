@@ -319,7 +319,7 @@ TEST_F(ReplicaTest, RefusalsLeaveTheVolumeAsItWas) {
   {
     Snapshot before = Capture(foreign.get());
     Status s = vol::ApplyDeltaToVolume(&env_, foreign.get(), "d1", Identity(), {}, &r);
-    EXPECT_EQ(s.code(), Code::kWrongBase) << s.message();
+    EXPECT_EQ(s.code(), Code::kForeign) << s.message();
     EXPECT_TRUE(Capture(foreign.get()) == before);
   }
   std::unique_ptr<vol::Volume> small = MakeReplica(&env_, "small", Uuid(), kSize / 2);

@@ -64,8 +64,9 @@ Status RunPublish(PublishCmdOptions& o) {
   if (state_dir.empty()) {
     const char* x = std::getenv("XDG_STATE_HOME");
     const char* home = std::getenv("HOME");
-    state_dir = x && *x ? std::string(x) + "/ddloop" : home && *home ? std::string(home) + "/.local/state/ddloop"
-                                                                     : "/var/lib/ddloop/state";
+    state_dir = x && *x         ? std::string(x) + "/ddloop"
+                : home && *home ? std::string(home) + "/.local/state/ddloop"
+                                : "/var/lib/ddloop/state";
   }
   DDL_RETURN_IF_ERROR(MakeDirs(state_dir));
   const std::string key = vol + "\n" + RedactUrl(o.remote.url);

@@ -49,8 +49,10 @@ bool HasUserinfo(const std::string& url) {
 
 Status RunReplicaInit(ReplicaCmdOptions& o) {
   for (const std::string& u : o.forwards)
-    if (HasUserinfo(u)) return InvalidArgument(RedactUrl(u) + ": keep passwords out of URLs a replica stores (use --netrc)");
-  if (HasUserinfo(o.from)) return InvalidArgument(RedactUrl(o.from) + ": keep passwords out of URLs a replica stores (use --netrc)");
+    if (HasUserinfo(u))
+      return InvalidArgument(RedactUrl(u) + ": keep passwords out of URLs a replica stores (use --netrc)");
+  if (HasUserinfo(o.from))
+    return InvalidArgument(RedactUrl(o.from) + ": keep passwords out of URLs a replica stores (use --netrc)");
   replica::InitOptions io;
   io.upstream = o.from;
   io.forwards = o.forwards;
@@ -63,7 +65,8 @@ Status RunReplicaInit(ReplicaCmdOptions& o) {
   DDL_RETURN_IF_ERROR(replica::InitReplica(o.r, io, &rep));
   if (o.transfer.json) {
     std::vector<Json> seeded;
-    for (const replica::SyncedSnapshot& s : rep.seeded) seeded.push_back(ReplicaSnapJson(s.name, s.id).Str("delta", s.delta));
+    for (const replica::SyncedSnapshot& s : rep.seeded)
+      seeded.push_back(ReplicaSnapJson(s.name, s.id).Str("delta", s.delta));
     std::printf("%s\n", Json()
                             .Str("replica", o.r)
                             .Str("upstream", RedactUrl(o.from))
@@ -84,7 +87,8 @@ Status RunReplicaInit(ReplicaCmdOptions& o) {
 void PrintReplicaSync(const ReplicaCmdOptions& o, const replica::SyncReport& rep, const Status& s) {
   if (o.transfer.json) {
     std::vector<Json> applied, fw;
-    for (const replica::SyncedSnapshot& a : rep.applied) applied.push_back(ReplicaSnapJson(a.name, a.id).Str("delta", a.delta));
+    for (const replica::SyncedSnapshot& a : rep.applied)
+      applied.push_back(ReplicaSnapJson(a.name, a.id).Str("delta", a.delta));
     for (const replica::ForwardResult& f : rep.forwards) {
       Json j;
       j.Str("url", RedactUrl(f.url)).Num("published", f.published).Obj("at", IdentityJson(f.at));
@@ -113,7 +117,9 @@ void PrintReplicaSync(const ReplicaCmdOptions& o, const replica::SyncReport& rep
   for (const replica::ForwardResult& f : rep.forwards)
     if (f.published) std::printf("forwarded %d to %s\n", f.published, RedactUrl(f.url).c_str());
   std::printf("%s at %s (%s)%s\n", o.r.c_str(), rep.at_name.c_str(), rep.at.ToString().c_str(),
-              rep.not_modified ? ", unchanged upstream" : rep.applied.empty() ? ", up to date" : "");
+              rep.not_modified      ? ", unchanged upstream"
+              : rep.applied.empty() ? ", up to date"
+                                    : "");
   std::fflush(stdout);
 }
 
@@ -130,8 +136,8 @@ Status RunReplicaSync(ReplicaCmdOptions& o) {
   if (!o.watch.empty()) DDL_RETURN_IF_ERROR(ParseDuration("--watch", o.watch, &every));
   if (o.watch.empty()) {
     replica::SyncReport rep;
-    Status s = replica::SyncWithRetry(o.r, so, o.attempts, [](double sec) { return replica::SleepUnlessStopped(sec); },
-                                      &rep);
+    Status s = replica::SyncWithRetry(
+        o.r, so, o.attempts, [](double sec) { return replica::SleepUnlessStopped(sec); }, &rep);
     run.FinishProgress();
     PrintReplicaSync(o, rep, s);
     return s;
@@ -139,8 +145,8 @@ Status RunReplicaSync(ReplicaCmdOptions& o) {
   replica::CatchStopSignals();
   while (!replica::StopRequested()) {
     replica::SyncReport rep;
-    Status s = replica::SyncWithRetry(o.r, so, o.attempts, [](double sec) { return replica::SleepUnlessStopped(sec); },
-                                      &rep);
+    Status s = replica::SyncWithRetry(
+        o.r, so, o.attempts, [](double sec) { return replica::SleepUnlessStopped(sec); }, &rep);
     run.FinishProgress();
     if (!s.ok()) {
       // A lineage fact or a foreign upstream does not change by waiting.
@@ -198,21 +204,23 @@ Status RunReplicaStatus(ReplicaCmdOptions& o) {
     std::printf("newest:       none yet\n");
   } else {
     const vol::SnapshotInfo& n = st.snapshots.back();
-    std::printf("newest:       %s (%s, fingerprint %s, %s); %zu snapshots\n", n.name.c_str(),
-                n.uuid.ToString().c_str(), n.fingerprint.Hex().substr(0, 16).c_str(), IsoTime(n.create_ns).c_str(),
-                st.snapshots.size());
+    std::printf("newest:       %s (%s, fingerprint %s, %s); %zu snapshots\n", n.name.c_str(), n.uuid.ToString().c_str(),
+                n.fingerprint.Hex().substr(0, 16).c_str(), IsoTime(n.create_ns).c_str(), st.snapshots.size());
   }
   if (st.upstream_asked) {
     if (!st.upstream.ok())
       std::printf("HEAD:         unknown (%s)\n", st.upstream.message().c_str());
     else
       std::printf("HEAD:         %s (seq %llu); %s\n", st.head.snapshot_name.c_str(), (unsigned long long)st.head.seq,
-                  st.lag == 0 ? "up to date" : st.lag > 0 ? (std::to_string(st.lag) + " behind").c_str() : "needs a reseed");
+                  st.lag == 0  ? "up to date"
+                  : st.lag > 0 ? (std::to_string(st.lag) + " behind").c_str()
+                               : "needs a reseed");
   }
   std::printf("last sync:    %s\n", s.last_success_ns ? IsoTime(s.last_success_ns).c_str() : "never");
   if (!s.last_error.empty()) std::printf("last error:   %s\n", s.last_error.c_str());
   if (!in_flight.empty()) std::printf("in flight:    %s\n", in_flight.c_str());
-  if (!interrupted.empty()) std::printf("interrupted:  %s (the next sync finishes or discards it)\n", interrupted.c_str());
+  if (!interrupted.empty())
+    std::printf("interrupted:  %s (the next sync finishes or discards it)\n", interrupted.c_str());
   for (const std::string& f : st.config.forwards) {
     std::string at = "not yet";
     for (const replica::ForwardPosition& p : s.forwards)
@@ -283,7 +291,8 @@ Command SetupReplica(CLI::App& root) {
   {
     auto o = std::make_shared<ReplicaCmdOptions>();
     o->remote.timeout = 600;
-    CLI::App* app = group->add_subcommand("sync", "Pull, apply and seal what chains after the newest snapshot; forward");
+    CLI::App* app =
+        group->add_subcommand("sync", "Pull, apply and seal what chains after the newest snapshot; forward");
     app->add_option("r", o->r, "Replica directory")->required();
     app->add_option("--watch", o->watch, "Keep syncing, every INTERVAL (30s, 5m, 1h)");
     app->add_option("--stall-timeout", o->remote.timeout,

@@ -14,8 +14,12 @@ Status ParseDuration(const std::string& option, const std::string& text, double*
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
   std::string unit(end);
-  double mult = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400
-                : unit == "w" ? 604800 : -1;
+  double mult = unit.empty() || unit == "s" ? 1
+                : unit == "m"               ? 60
+                : unit == "h"               ? 3600
+                : unit == "d"               ? 86400
+                : unit == "w"               ? 604800
+                                            : -1;
   if (mult < 0 || !std::isfinite(v) || v < 0) return bad();
   v *= mult;
   if (v > 10 * 366 * 86400.0) return InvalidArgument(option + ": '" + text + "' is longer than 10 years");

@@ -43,8 +43,10 @@ Result<SyncPlan> PlanSync(const std::vector<CatalogEntry>& entries, const Identi
     back.push_back(*pick);
     if (pick->seed) {
       if (!held.empty())
-        return Status(Code::kNeedsReseed, url + ": needs a reseed: no snapshot this replica holds is a base of the chain to HEAD "
-                                                "(pruned upstream, or the source went back past them)");
+        return Status(Code::kNeedsReseed,
+                      url +
+                          ": needs a reseed: no snapshot this replica holds is a base of the chain to HEAD "
+                          "(pruned upstream, or the source went back past them)");
       break;
     }
     int b = NewestHeld(held, pick->base_fingerprint);

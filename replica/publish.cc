@@ -125,14 +125,25 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
   if (m.ok() && !m->volume.IsNil() && m->volume != st.volume)
     return Status(Code::kForeign, t->Describe("") + ": holds volume " + m->volume.ToString() + ", not " + vol_dir +
                                       " (volume " + st.volume.ToString() + ")");
+  Result<RepoHead> head = ReadHead(t);
+  if (!head.ok() && head.status().code() != Code::kNotFound) return head.status();
+  // When HEAD names one of ours (every publish after the first), the next
+  // deltas' entries are looked up by their names, one small read each: the
+  // catalog is listed (a read per entry) only when the repository went
+  // elsewhere or is new, or a name is taken by another delta.
+  bool head_ours = false;
+  for (const vol::SnapshotInfo& sn : st.snaps)
+    head_ours = head_ours || (head.ok() && sn.fingerprint == head->target.fingerprint);
   std::vector<CatalogEntry> all;
-  if (m.ok()) {
+  bool listed = false;
+  auto list = [&]() -> Status {
     DDL_ASSIGN_OR_RETURN(Listing l, ListDeltas(t));
     DDL_RETURN_IF_ERROR(l.skipped);  // never publish over a catalog we cannot fully read
     all = std::move(l.entries);
-  }
-  Result<RepoHead> head = ReadHead(t);
-  if (!head.ok() && head.status().code() != Code::kNotFound) return head.status();
+    listed = true;
+    return Status::Ok();
+  };
+  if (m.ok() && !head_ours) DDL_RETURN_IF_ERROR(list());
 
   // Where to start: -1 a seed of the oldest snapshot.
   int start = -2;
@@ -185,6 +196,17 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
     pd.snapshot_name = to.name;
     pd.target = to.identity();
     pd.seed = from == nullptr;
+    if (!listed) {  // by name: the entry an earlier, interrupted run made, or none
+      Result<CatalogEntry> named = ReadEntry(t, PublishedName(to.name, to.uuid));
+      if (named.ok()) {
+        all = {*named};
+        if (!FindDelta(all, from, to)) result = list();  // the name is another delta's: look at everything
+        if (!result.ok()) break;
+      } else if (named.status().code() != Code::kNotFound) {
+        result = named.status();
+        break;
+      }
+    }
     const CatalogEntry* there = FindDelta(all, from, to);
     CatalogEntry entry;
     if (there) {
@@ -193,7 +215,8 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
       pd.size = there->size;
     } else {
       std::string name = PublishedName(to.name, to.uuid);
-      if (NameTaken(all, name)) name = name.substr(0, name.size() - 4) + "-" + (from ? from->uuid.ToString().substr(0, 8) : "seed") + ".ddl";
+      if (NameTaken(all, name))
+        name = name.substr(0, name.size() - 4) + "-" + (from ? from->uuid.ToString().substr(0, 8) : "seed") + ".ddl";
       const std::string path = work + "/" + name;
       auto made = [&]() -> Status {
         DDL_ASSIGN_OR_RETURN(std::unique_ptr<File> f, env->Open(path, OpenMode::kCreateNew));

@@ -32,8 +32,8 @@
 namespace ddl::replica {
 
 struct PublishOptions {
-  std::string upto;      // snapshot key (name, #id, UUID); "" the newest
-  std::string work_dir;  // where deltafiles are generated (a private subdirectory is made)
+  std::string upto;       // snapshot key (name, #id, UUID); "" the newest
+  std::string work_dir;   // where deltafiles are generated (a private subdirectory is made)
   std::string lock_path;  // held exclusively for the run; "" none (the caller holds one)
   std::string repo_name;  // the repository manifest's name when it is created
   int level = 3;
@@ -54,7 +54,7 @@ struct PublishedDelta {
 
 struct PublishReport {
   std::vector<PublishedDelta> deltas;
-  RepoHead head;            // after the run
+  RepoHead head;  // after the run
   bool moved_sideways = false;
 };
 

@@ -47,7 +47,8 @@ Status RevertReplica(const std::string& r, const std::string& snap, std::vector<
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<ReplicaLock> lock, ReplicaLock::Acquire(env, r));
   {  // refused without opening the volume for writing (which journals the open)
     DDL_ASSIGN_OR_RETURN(vol::VolumeState st, attach::ReadVolumeState(VolumePath(r)));
-    if (st.Find(snap) < 0) return Status(Code::kNotFound, r + ": holds no snapshot '" + snap + "' (ddloop replica list)");
+    if (st.Find(snap) < 0)
+      return Status(Code::kNotFound, r + ": holds no snapshot '" + snap + "' (ddloop replica list)");
   }
   vol::OpenOptions vo;
   vo.allow_pending_revert = true;

@@ -331,7 +331,8 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
     } else {
       fw.status = ft.status();
     }
-    if (!fw.status.ok() && first.ok()) first = Status(fw.status.code(), "forward to " + url + ": " + fw.status.message());
+    if (!fw.status.ok() && first.ok())
+      first = Status(fw.status.code(), "forward to " + url + ": " + fw.status.message());
     rep->forwards.push_back(fw);
   }
   state.phase = "";

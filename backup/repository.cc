@@ -146,6 +146,7 @@ Status PushOne(Transport* t, const std::string& path, const RepoOptions& ro, con
   e = EntryFor(r->name, rr->header(), r->size, csum);
   if (ro.snapshot_name) e.target_name = ro.snapshot_name(path);
   if (ro.snapshot_time) e.target_created_ns = ro.snapshot_time(path);
+  if (ro.base_entry && !e.seed) e.base_entry = ro.base_entry(path);
 
   Result<std::string> old = t->ReadSmall(EntryKey(e.name));
   if (old.ok()) {
@@ -435,6 +436,7 @@ Result<std::string> CatalogEntry::Encode(const std::string& what) const {
   w.AddU64("created_ns", created_ns);
   if (!target_name.empty()) w.Add("target_name", target_name);
   if (target_created_ns != 0) w.AddU64("target_created_ns", target_created_ns);
+  if (!base_entry.empty()) w.Add("base_entry", base_entry);
   return w.Finish(what);
 }
 
@@ -457,6 +459,10 @@ Status CatalogEntry::Decode(const std::string& text, const std::string& what, Ca
   if (r.Has("created_ns")) DDL_RETURN_IF_ERROR(r.GetU64("created_ns", &e->created_ns));
   if (r.Has("target_name")) DDL_RETURN_IF_ERROR(r.GetString("target_name", &e->target_name));
   if (r.Has("target_created_ns")) DDL_RETURN_IF_ERROR(r.GetU64("target_created_ns", &e->target_created_ns));
+  if (r.Has("base_entry")) {
+    DDL_RETURN_IF_ERROR(r.GetString("base_entry", &e->base_entry));
+    if (!CheckDeltaName(e->base_entry, what).ok()) return r.Error("base_entry is not a delta's name");
+  }
   // Any other key is a newer writer's: ignored, so old readers read new entries.
   uint64_t digest = 0;
   if (e->checksum.size() != 22 || e->checksum.compare(0, 6, "xxh64:") != 0 ||
@@ -601,6 +607,14 @@ Status PullEntries(Transport* t, const std::string& dir, const std::vector<Catal
     if (!r.error.ok()) r.status = "failed";
   });
   return FirstError(*out);
+}
+
+Result<CatalogEntry> ReadCatalogEntry(Transport* t, const std::string& name) {
+  DDL_RETURN_IF_ERROR(CheckDeltaName(name, t->Describe(EntryKey(name))));
+  DDL_ASSIGN_OR_RETURN(std::string text, t->ReadSmall(EntryKey(name)));
+  CatalogEntry e;
+  DDL_RETURN_IF_ERROR(CatalogEntry::Decode(text, t->Describe(EntryKey(name)), &e));
+  return e;
 }
 
 Status RemoveDeltas(Transport* t, const std::vector<std::string>& names) {

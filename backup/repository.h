@@ -52,6 +52,11 @@ struct CatalogEntry {
   // written only when set. Readers ignore keys they do not know.
   std::string target_name;
   uint64_t target_created_ns = 0;
+  // The catalog entry whose target is this entry's base, when the writer
+  // knew it (publish does): lets a reader walk back from HEAD by name, one
+  // small read per step, instead of listing the catalog. A hint: checked
+  // against base_snapshot/base_fingerprint by whoever follows it.
+  std::string base_entry;
 
   // The entry's text (deltafile/text_record.h); `what` names the entry in
   // errors (a name with a control character cannot be written).
@@ -78,11 +83,16 @@ struct RepoOptions {
   // deltafile leads to, for its catalog entry; optional ("" and 0: none).
   std::function<std::string(const std::string& file)> snapshot_name;
   std::function<uint64_t(const std::string& file)> snapshot_time;
+  std::function<std::string(const std::string& file)> base_entry;  // CatalogEntry::base_entry
 };
 
 // Ok when `name` may name a delta (letters, digits, '.', '_', '-', '+', not
 // starting with '.', at most 200 bytes); else kInvalidArgument naming `what`.
 Status CheckDeltaName(const std::string& name, const std::string& what);
+
+// The catalog entry of delta `name` (catalog/NAME.entry), decoded: one
+// small read. kNotFound when there is none.
+Result<CatalogEntry> ReadCatalogEntry(Transport* t, const std::string& name);
 
 // Pushes local deltafiles (each checked first) as their base names. One
 // FileResult per file, in order; returns the first failure. All must be of

@@ -13,15 +13,6 @@ namespace ddl::replica {
 
 namespace {
 
-// The catalog entry `name`, as stored.
-Result<CatalogEntry> ReadEntry(Transport* t, const std::string& name) {
-  const std::string key = "catalog/" + name + ".entry";
-  DDL_ASSIGN_OR_RETURN(std::string text, t->ReadSmall(key));
-  CatalogEntry e;
-  DDL_RETURN_IF_ERROR(CatalogEntry::Decode(text, t->Describe(key), &e));
-  return e;
-}
-
 const CatalogEntry* FindDelta(const std::vector<CatalogEntry>& all, const vol::SnapshotInfo* from,
                               const vol::SnapshotInfo& to) {
   for (const CatalogEntry& e : all) {
@@ -184,6 +175,14 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
     if (!r->moved_sideways) return Status::Ok();
   }
 
+  // The entry whose target each new delta's base is (CatalogEntry::base_entry).
+  std::string prev_entry;
+  if (start >= 0) {
+    if (head.ok() && head->target.fingerprint == st.snaps[start].fingerprint) prev_entry = head->entry;
+    for (const CatalogEntry& e : all)
+      if (prev_entry.empty() && e.target_fingerprint == st.snaps[start].fingerprint.Hex()) prev_entry = e.name;
+  }
+
   std::string work;
   if (start < upto) {
     DDL_ASSIGN_OR_RETURN(work, MakeWorkDir(env, o.work_dir));
@@ -197,7 +196,7 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
     pd.target = to.identity();
     pd.seed = from == nullptr;
     if (!listed) {  // by name: the entry an earlier, interrupted run made, or none
-      Result<CatalogEntry> named = ReadEntry(t, PublishedName(to.name, to.uuid));
+      Result<CatalogEntry> named = ReadCatalogEntry(t, PublishedName(to.name, to.uuid));
       if (named.ok()) {
         all = {*named};
         if (!FindDelta(all, from, to)) result = list();  // the name is another delta's: look at everything
@@ -239,6 +238,7 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
       const uint64_t snap_time = to.create_ns;
       ro.snapshot_name = [snap_name](const std::string&) { return snap_name; };
       ro.snapshot_time = [snap_time](const std::string&) { return snap_time; };
+      ro.base_entry = [prev_entry](const std::string&) { return prev_entry; };
       std::vector<FileResult> fr;
       Status pushed = PushDeltas(t, {path}, ro, &fr);
       (void)env->Remove(path);
@@ -249,7 +249,7 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
       }
       pd.entry = name;
       pd.uploaded = true;
-      Result<CatalogEntry> e = ReadEntry(t, name);
+      Result<CatalogEntry> e = ReadCatalogEntry(t, name);
       if (!e.ok()) {
         result = e.status();
         break;
@@ -267,6 +267,7 @@ Status PublishVolume(const std::string& vol_dir, Transport* t, const PublishOpti
       if (!result.ok()) break;
     }
     r->deltas.push_back(pd);
+    prev_entry = entry.name;
   }
   if (!work.empty()) (void)::rmdir(work.c_str());  // empty: each deltafile was removed after its push
   DDL_RETURN_IF_ERROR(result);

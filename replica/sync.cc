@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 #include "attach/volume_open.h"
 #include "backup/repository_head.h"
@@ -130,6 +131,39 @@ void PruneIncoming(Env* env, const std::string& in, const std::vector<CatalogEnt
   }
 }
 
+// The plan PlanSync would make, found by following base_entry names back
+// from HEAD (see the caller); any surprise is an error: list instead.
+Result<SyncPlan> WalkBack(Transport* t, const RepoHead& head, const std::vector<Identity>& held) {
+  SyncPlan plan;
+  std::vector<CatalogEntry> back;
+  std::set<std::string> seen;
+  std::string name = head.entry;
+  std::string want = head.target.fingerprint.Hex();
+  // Bounded by the chain: a name is read once.
+  while (true) {
+    if (name.empty() || !seen.insert(name).second || seen.size() > kMaxListNames)
+      return Status(Code::kNotFound, "no walk");
+    DDL_ASSIGN_OR_RETURN(CatalogEntry e, ReadCatalogEntry(t, name));
+    if (e.target_fingerprint != want) return Status(Code::kNotFound, "no walk");
+    back.push_back(e);
+    if (e.seed) {
+      if (!held.empty()) return Status(Code::kNotFound, "no walk");
+      break;
+    }
+    int b = -1;
+    for (int i = int(held.size()) - 1; i >= 0 && b < 0; i--)
+      if (held[i].fingerprint.Hex() == e.base_fingerprint) b = i;
+    if (b >= 0) {
+      plan.base = b;
+      break;
+    }
+    want = e.base_fingerprint;
+    name = e.base_entry;
+  }
+  plan.path.assign(back.rbegin(), back.rend());
+  return plan;
+}
+
 }  // namespace
 
 Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
@@ -219,7 +253,17 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
   plan.up_to_date = false;
   bool at_head = false;
   for (const Identity& h : held) at_head = at_head || h.fingerprint == u.head.target.fingerprint;
-  if (!at_head) {
+  bool walked = false;
+  if (!at_head && !listed) {
+    // Back from HEAD by the entries' base_entry names: one small read per
+    // delta behind, no listing. Anything unexpected (an entry without the
+    // hint, removed, not chaining, a seed with snapshots held) falls back to
+    // the whole catalog, where PlanSync decides.
+    Result<SyncPlan> w = WalkBack(up, u.head, held);
+    walked = w.ok();
+    if (walked) plan = *w;
+  }
+  if (!at_head && !walked) {
     if (!listed) {
       Result<Listing> l = ListDeltas(up);
       if (!l.ok()) return fail(l.status());

@@ -1,6 +1,5 @@
 #include "replica/init.h"
 
-#include <time.h>
 #include <unistd.h>
 
 #include "attach/run_program.h"
@@ -16,12 +15,6 @@
 namespace ddl::replica {
 
 namespace {
-
-uint64_t NowNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 std::string BaseName(const std::string& p) {
   size_t s = p.rfind('/');
@@ -98,7 +91,7 @@ Status InitReplica(const std::string& r_in, const InitOptions& o, InitReport* re
   ReplicaConfig cfg;
   cfg.upstream = o.upstream;
   cfg.forwards = o.forwards;
-  cfg.created_ns = NowNs();
+  cfg.created_ns = vol::Entropy().NowNs();
   cfg.id = o.id;
   if (cfg.id.empty()) {
     char host[256] = {0};
@@ -163,11 +156,7 @@ Status InitReplica(const std::string& r_in, const InitOptions& o, InitReport* re
   rep->volume = cfg.volume;
 
   if (!seeds.empty()) {
-    vol::CreateOptions co;
-    co.size = seeds[0].h.volume_size;
-    co.chunk_shift = seeds[0].h.chunk_shift;
-    co.volume = cfg.volume;
-    Status s = vol::Volume::Create(env, VolumePath(tmp), co);
+    Status s = CreateReplicaVolume(env, tmp, seeds[0].h);  // cfg.volume is the seed's
     if (!s.ok()) return cleanup(s);
     vol::OpenOptions vo;
     Result<std::unique_ptr<vol::Volume>> v = vol::Volume::Open(env, VolumePath(tmp), vo);

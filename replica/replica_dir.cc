@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "deltafile/text_record.h"
+#include "snapcore/volume.h"
 
 namespace ddl::replica {
 
@@ -59,6 +60,14 @@ Status CheckReplicaId(const std::string& id) {
     return InvalidArgument("replica id '" + id.substr(0, 64) +
                            "': 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'");
   return Status::Ok();
+}
+
+Status CreateReplicaVolume(Env* env, const std::string& r, const Header& h) {
+  vol::CreateOptions co;
+  co.size = h.volume_size;
+  co.chunk_shift = h.chunk_shift;
+  co.volume = h.volume_uuid;
+  return vol::Volume::Create(env, VolumePath(r), co);
 }
 
 Status SaveConfig(Env* env, const std::string& r, const ReplicaConfig& c) {

@@ -61,6 +61,10 @@ std::string IncomingPath(const std::string& r);
 // A replica id as given (--id), or kInvalidArgument naming it.
 Status CheckReplicaId(const std::string& id);
 
+// R/volume made for the chain a seed with header `h` starts: its volume
+// UUID, size and chunk size, all zeros.
+Status CreateReplicaVolume(Env* env, const std::string& r, const Header& h);
+
 Status SaveConfig(Env* env, const std::string& r, const ReplicaConfig& c);
 // kNotFound "R: not a replica directory (no R/config)" when absent.
 Result<ReplicaConfig> LoadConfig(Env* env, const std::string& r);

@@ -1,6 +1,5 @@
 #include "replica/sync.h"
 
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,12 +17,6 @@
 namespace ddl::replica {
 
 namespace {
-
-uint64_t NowNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 // The live head equal to the newest snapshot again (or the origin): what an
 // apply killed before its seal, or an unfinished revert, left is dropped.
@@ -108,11 +101,7 @@ Status CreateVolumeFor(Env* env, const std::string& r, const std::string& seed, 
   if (h.volume_uuid != cfg.volume)
     return Status(Code::kForeign, seed + ": a delta of volume " + h.volume_uuid.ToString() + ", but " + r +
                                       " replicates volume " + cfg.volume.ToString());
-  vol::CreateOptions co;
-  co.size = h.volume_size;
-  co.chunk_shift = h.chunk_shift;
-  co.volume = h.volume_uuid;
-  return vol::Volume::Create(env, VolumePath(r), co);
+  return CreateReplicaVolume(env, r, h);
 }
 
 // Removes from R/incoming what the plan does not need: a delta is removed
@@ -175,7 +164,7 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
   DDL_ASSIGN_OR_RETURN(ReplicaConfig cfg, LoadConfig(env, r));
   DDL_ASSIGN_OR_RETURN(std::unique_ptr<ReplicaLock> lock, ReplicaLock::Acquire(env, r));
   ReplicaState state = LoadState(env, r, note);
-  state.last_attempt_ns = NowNs();
+  state.last_attempt_ns = vol::Entropy().NowNs();
   auto fail = [&](const Status& s) {
     state.last_error = s.message();
     state.phase = "";
@@ -237,7 +226,7 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
     rep->at = newest;
     rep->at_name = snaps.back().name;
     state.head_tag = u.tag;  // a new tag for the same HEAD (ReadUpstream)
-    state.last_success_ns = NowNs();
+    state.last_success_ns = vol::Entropy().NowNs();
     state.last_error = "";
     return SaveState(env, r, state);
   }
@@ -333,14 +322,14 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
   state.head_name = u.head.snapshot_name;
   state.phase = "";
   state.last_error = "";
-  state.last_success_ns = NowNs();
+  state.last_success_ns = vol::Entropy().NowNs();
   DDL_RETURN_IF_ERROR(SaveState(env, r, state));
 
   ReplicaPosition pos;
   pos.id = cfg.id;
   pos.at = rep->at;
   pos.snapshot_name = rep->at_name;
-  pos.updated_ns = NowNs();
+  pos.updated_ns = vol::Entropy().NowNs();
   Status posted = WriteReplicaPosition(up, pos);
   if (!posted.ok()) note("could not record this replica's position upstream (" + posted.message() + ")");
 
@@ -371,7 +360,8 @@ Status SyncOnce(const std::string& r, const SyncOptions& o, SyncReport* rep) {
       fw.status = PublishVolume(vdir, ft->get(), po, &pr);
       fw.published = int(pr.deltas.size());
       fw.at = pr.head.target;
-      if (fw.status.ok()) SetForward(&state, ForwardPosition{url, pr.head.target, pr.head.snapshot_name, NowNs()});
+      if (fw.status.ok())
+        SetForward(&state, ForwardPosition{url, pr.head.target, pr.head.snapshot_name, vol::Entropy().NowNs()});
     } else {
       fw.status = ft.status();
     }
